@@ -1,0 +1,37 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install every Debian package pvio's build, tests and demos need.
+# Idempotent; run as root on Debian 12.  Each line says who needs what.
+set -eu
+
+PKGS="
+  build-essential autoconf automake libtool pkg-config check
+  clang libclang-rt-14-dev
+  qemu-system-common qemu-utils
+  dpdk dpdk-dev libdpdk-dev
+  libxen-dev xenstore-utils
+"
+# build-essential..check   the library, tools and unit tests
+# clang, libclang-rt-14-dev  the clang build and its sanitizer runtime
+# qemu-system-common       qemu-storage-daemon (real vhost-user-blk peer)
+# qemu-utils               qemu-img
+# dpdk, dpdk-dev           dpdk-testpmd (real vhost-user-net peer)
+# libdpdk-dev              rte_vmbus_reg.h for VMBus layout checks
+# libxen-dev               xen/io/*.h for Xen layout checks
+# xenstore-utils           xenstore-read & co. against the simulated xenstored
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps.sh: missing packages:$missing; run this script as root" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
