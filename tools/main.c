@@ -14,6 +14,12 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "info", cmd_info, "show what a device is, offers and uses" },
+#ifdef PVIO_TOOLS_FRONTENDS
+	{ "blk", cmd_blk, "read, write, flush, discard, write-zeroes a block device" },
+	{ "net", cmd_net, "send frames to a reflecting peer and check them" },
+	{ "bench", cmd_bench, "measure block IOPS and latency, network packet rate" },
+#endif
 	{ "sim", cmd_sim, "run a simulated host (virtio, xen, hyperv) or control one" },
 };
 
@@ -23,28 +29,31 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-10s %s\n", subcommands[i].name,
 			subcommands[i].summary);
-	fprintf(f, "\n`pvio COMMAND --help` for details; man pvio(1).\n");
+	fprintf(f, "\ndevice addresses this pvio understands: %s\n",
+		pvio_backend_list());
+	fprintf(f, "`pvio COMMAND --help` for details; man pvio(1).\n");
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
-		return 2;
+		fprintf(stderr, "pvio: expected a COMMAND; run `pvio --help`\n");
+		return TOOL_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return 0;
+		return TOOL_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("pvio %s\n", pvio_version());
-		return 0;
+		printf("pvio %s (device addresses: %s)\n", pvio_version(),
+		       pvio_backend_list());
+		return TOOL_OK;
 	}
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "pvio: unknown command '%s'; run `pvio --help`\n",
 		argv[1]);
-	return 2;
+	return TOOL_USAGE;
 }

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/netloop.c - send numbered frames to a reflecting peer and check
+ * every one that comes back (`pvio net loopback`, `pvio bench`).
+ *
+ * The peer (pvio's simulated host in reflect mode, dpdk-testpmd in io
+ * forwarding mode) sends each frame back unchanged.  A frame carries a run
+ * id (so frames of an earlier run are not mistaken for ours), a sequence
+ * number and a checksum; everything after the MAC addresses is rebuilt from
+ * the sequence number and compared byte for byte.
+ *
+ * At most `window` frames are in flight, so a correct peer never has to
+ * drop one for lack of receive buffers; anything that does not come back
+ * within the straggler wait is lost.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pvio/net.h>
+
+#include "tools/pvio.h"
+
+#define NL_MAGIC 0x50564C42u /* "PVLB" */
+#define NL_HDR 38u           /* Ethernet header 14 + ours 24 */
+#define NL_BATCH 32u
+#define NL_MAX_QUEUES 64u
+
+static void put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+static uint32_t get16(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 8 | p[1];
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return get16(p) << 16 | get16(p + 2);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+/* FNV-1a over the frame from the ethertype on, the checksum field read as
+ * zero. */
+static uint32_t frame_csum(const uint8_t *d, uint32_t len)
+{
+	uint32_t h = 2166136261u;
+	for (uint32_t i = 12; i < len; i++) {
+		uint8_t b = (i >= 34 && i < 38) ? 0 : d[i];
+		h = (h ^ b) * 16777619u;
+	}
+	return h;
+}
+
+/* Frame seq of a run, as it must come back (from byte 12 on; the MAC
+ * addresses are the reflector's business). */
+static void build(uint8_t *d, uint32_t len, const uint8_t mac[6], uint32_t run,
+		  uint64_t seq, uint32_t q)
+{
+	memset(d, 0xff, 6);
+	memcpy(d + 6, mac, 6);
+	put16(d + 12, TOOL_NETLOOP_ETHERTYPE);
+	put32(d + 14, NL_MAGIC);
+	put32(d + 18, run);
+	put32(d + 22, (uint32_t)(seq >> 32));
+	put32(d + 26, (uint32_t)seq);
+	put16(d + 30, len);
+	put16(d + 32, q);
+	put32(d + 34, 0);
+	uint64_t st = (seq + 1) * 0x9E3779B97F4A7C15ull ^ run;
+	if (!st)
+		st = 1;
+	for (uint32_t i = NL_HDR; i < len; i += 8) {
+		uint64_t r = tool_rand(&st);
+		for (uint32_t k = 0; k < 8 && i + k < len; k++)
+			d[i + k] = (uint8_t)(r >> (8 * k));
+	}
+	put32(d + 34, frame_csum(d, len));
+}
+
+struct nl {
+	pvio_net *net;
+	const struct tool_netloop_opts *o;
+	struct tool_netloop_result *res;
+	uint8_t mac[6];
+	uint32_t run;
+	uint32_t nq;
+	uint64_t next_seq;   /* frames built so far */
+	uint64_t done;       /* sequence numbers accounted for */
+	uint8_t *seen;       /* bitmap over sequence numbers */
+	uint8_t *expect;     /* scratch frame */
+	struct pvio_pkt *pend[NL_MAX_QUEUES][NL_BATCH];
+	unsigned npend[NL_MAX_QUEUES];
+};
+
+static void note(struct nl *s, const char *fmt, ...) TOOL_PRINTF(2, 3);
+static void note(struct nl *s, const char *fmt, ...)
+{
+	if (s->res->detail[0])
+		return; /* keep the first */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->res->detail, sizeof(s->res->detail), fmt, ap);
+	va_end(ap);
+}
+
+static void check(struct nl *s, const struct pvio_pkt *p)
+{
+	struct tool_netloop_result *res = s->res;
+	const uint8_t *d = p->data;
+	uint32_t len = p->len;
+
+	if (len < NL_HDR || get16(d + 12) != TOOL_NETLOOP_ETHERTYPE ||
+	    get32(d + 14) != NL_MAGIC || get32(d + 18) != s->run) {
+		res->foreign++;
+		return;
+	}
+	uint64_t seq = get64(d + 22);
+	if (seq >= s->next_seq) {
+		res->corrupted++;
+		note(s, "a frame came back with sequence number %llu, which "
+			"was never sent",
+		     (unsigned long long)seq);
+		return;
+	}
+	if (s->seen[seq / 8] & (1u << (seq % 8))) {
+		res->duplicate++;
+		note(s, "frame %llu came back twice", (unsigned long long)seq);
+		return;
+	}
+	s->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+	s->done++;
+	uint32_t q = get16(d + 32);
+	if (len != s->o->size) {
+		res->corrupted++;
+		note(s, "frame %llu came back with %u bytes instead of %u",
+		     (unsigned long long)seq, len, s->o->size);
+		return;
+	}
+	build(s->expect, len, s->mac, s->run, seq, q < s->nq ? q : 0);
+	if (q >= s->nq || memcmp(d + 12, s->expect + 12, len - 12) != 0) {
+		uint32_t i = 12;
+		while (i < len && d[i] == s->expect[i])
+			i++;
+		res->corrupted++;
+		if (i < len)
+			note(s, "frame %llu: byte %u is 0x%02x, expected 0x%02x",
+			     (unsigned long long)seq, i, d[i], s->expect[i]);
+		else
+			note(s, "frame %llu: queue field %u is out of range",
+			     (unsigned long long)seq, q);
+		return;
+	}
+	res->received++;
+}
+
+static bool may_build(const struct nl *s, uint64_t now)
+{
+	const struct tool_netloop_opts *o = s->o;
+	if (s->next_seq >= o->count)
+		return false;
+	if (o->stop_ns && now >= o->stop_ns)
+		return false;
+	return s->next_seq - s->done < s->res->window;
+}
+
+/* Build and send what the window allows on queue q; true on progress. */
+static bool tx(struct nl *s, unsigned q, uint64_t now)
+{
+	struct tool_netloop_result *res = s->res;
+	while (s->npend[q] < NL_BATCH && may_build(s, now)) {
+		struct pvio_pkt *p = pvio_net_pkt_alloc(s->net, q);
+		if (!p)
+			break;
+		if (pvio_pkt_room(p) < s->o->size) {
+			pvio_net_pkt_free(s->net, p);
+			res->error = -EMSGSIZE;
+			note(s, "packet buffers hold %u bytes, less than the "
+				"%u-byte frames",
+			     pvio_pkt_room(p), s->o->size);
+			return false;
+		}
+		build(p->data, s->o->size, s->mac, s->run, s->next_seq, q);
+		p->len = s->o->size;
+		p->flags = 0;
+		s->next_seq++;
+		s->pend[q][s->npend[q]++] = p;
+	}
+	if (!s->npend[q])
+		return false;
+	int n = pvio_net_tx_burst(s->net, q, s->pend[q], s->npend[q]);
+	if (n < 0) {
+		res->error = n;
+		return false;
+	}
+	if (n == 0)
+		return false;
+	if (!res->first_tx_ns)
+		res->first_tx_ns = tool_now_ns();
+	res->sent += (unsigned)n;
+	s->npend[q] -= (unsigned)n;
+	memmove(s->pend[q], s->pend[q] + n, s->npend[q] * sizeof(s->pend[q][0]));
+	return true;
+}
+
+static bool rx(struct nl *s, unsigned q)
+{
+	struct pvio_pkt *pkts[NL_BATCH];
+	bool any = false;
+	for (;;) {
+		int n = pvio_net_rx_burst(s->net, q, pkts, NL_BATCH);
+		if (n < 0) {
+			s->res->error = n;
+			return any;
+		}
+		if (n == 0)
+			return any;
+		uint64_t before = s->res->received;
+		for (int i = 0; i < n; i++) {
+			check(s, pkts[i]);
+			pvio_net_pkt_free(s->net, pkts[i]);
+		}
+		if (s->res->received != before)
+			s->res->last_rx_ns = tool_now_ns();
+		any = true;
+	}
+}
+
+/* Give back frames built but not yet taken by the device. */
+static void drop_pending(struct nl *s)
+{
+	for (unsigned q = 0; q < s->nq; q++) {
+		for (unsigned i = 0; i < s->npend[q]; i++)
+			pvio_net_pkt_free(s->net, s->pend[q][i]);
+		s->res->unsent += s->npend[q];
+		s->npend[q] = 0;
+	}
+}
+
+/* Sleep until a queue may have work or timeout_ns passes. */
+static void wait_any(struct nl *s, const int *fds, bool have_fds,
+		     uint64_t timeout_ns, unsigned *turn)
+{
+	if (s->nq == 1 || !have_fds) {
+		/* one queue, or no descriptors: wait on the queues in turn
+		 * with a short slice so none is starved */
+		int64_t slice = s->nq == 1 ? (int64_t)timeout_ns
+					   : (int64_t)(timeout_ns < 1000000
+							       ? timeout_ns
+							       : 1000000);
+		int r = pvio_net_wait(s->net, *turn, slice);
+		if (r < 0)
+			s->res->error = r;
+		*turn = (*turn + 1) % s->nq;
+		return;
+	}
+	struct pollfd pfd[NL_MAX_QUEUES];
+	for (unsigned q = 0; q < s->nq; q++)
+		pfd[q] = (struct pollfd){ .fd = fds[q], .events = POLLIN };
+	uint64_t ms = (timeout_ns + 999999) / 1000000;
+	if (ms > 100)
+		ms = 100;
+	(void)poll(pfd, s->nq, (int)ms);
+}
+
+void tool_netloop_run(pvio_net *net, const struct tool_netloop_opts *o,
+		      struct tool_netloop_result *res)
+{
+	struct nl s = { .net = net, .o = o, .res = res };
+	struct pvio_net_info info = { .struct_size = sizeof(info) };
+	int fds[NL_MAX_QUEUES];
+	bool have_fds = true;
+
+	memset(res, 0, sizeof(*res));
+	int r = pvio_net_get_info(net, &info);
+	if (r < 0) {
+		res->error = r;
+		return;
+	}
+	s.nq = info.num_queues ? info.num_queues : 1;
+	if (s.nq > NL_MAX_QUEUES)
+		s.nq = NL_MAX_QUEUES;
+	memcpy(s.mac, info.mac, 6);
+	uint64_t seed = tool_seed();
+	s.run = (uint32_t)tool_rand(&seed);
+	res->window = o->window;
+	if (!res->window) {
+		uint32_t ring = info.ring_size ? info.ring_size : 64;
+		res->window = s.nq * (ring / 2 ? ring / 2 : 1);
+	}
+	if (o->size < TOOL_NETLOOP_MIN_FRAME || o->size > 65535) {
+		res->error = -EINVAL;
+		snprintf(res->detail, sizeof(res->detail),
+			 "frame size %u is outside %u..65535", o->size,
+			 TOOL_NETLOOP_MIN_FRAME);
+		return;
+	}
+	s.seen = calloc(o->count / 8 + 1, 1);
+	s.expect = malloc(o->size);
+	if (!s.seen || !s.expect) {
+		free(s.seen);
+		free(s.expect);
+		res->error = -ENOMEM;
+		return;
+	}
+	for (unsigned q = 0; q < s.nq; q++) {
+		fds[q] = pvio_net_fd(net, q);
+		if (fds[q] < 0)
+			have_fds = false;
+	}
+
+	uint64_t last = tool_now_ns();
+	unsigned turn = 0;
+	while (!res->error) {
+		uint64_t now = tool_now_ns();
+		bool progress = false;
+		if (o->stop_ns && now >= o->stop_ns)
+			drop_pending(&s); /* time is up: send no more */
+		for (unsigned q = 0; q < s.nq && !res->error; q++) {
+			progress |= rx(&s, q);
+			progress |= tx(&s, q, now);
+		}
+		if (res->error)
+			break;
+		bool sending = s.next_seq < o->count &&
+			       !(o->stop_ns && now >= o->stop_ns);
+		for (unsigned q = 0; q < s.nq; q++)
+			sending |= s.npend[q] > 0;
+		if (!sending && s.done == res->sent)
+			break; /* everything sent came back */
+		now = tool_now_ns();
+		if (progress) {
+			last = now;
+			continue;
+		}
+		if (now - last >= o->wait_ns) {
+			res->stalled = true;
+			break;
+		}
+		wait_any(&s, fds, have_fds, o->wait_ns - (now - last), &turn);
+	}
+
+	drop_pending(&s);
+	if (!o->stop_ns)
+		res->unsent = o->count - res->sent;
+	res->lost = res->sent > s.done ? res->sent - s.done : 0;
+	free(s.seen);
+	free(s.expect);
+}
