@@ -24,21 +24,43 @@ static const struct sim_kind kinds[] = {
 #endif
 	{ "ctl", sim_ctl_main, "send a control command to a running simulated host" },
 };
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static void kind_list(char *buf, size_t size)
+{
+	buf[0] = 0;
+	for (size_t i = 0; i < NKINDS; i++) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, size - l, "%s%s", i ? ", " : "", kinds[i].name);
+	}
+}
 
 int cmd_sim(int argc, char **argv)
 {
-	size_t n = sizeof(kinds) / sizeof(kinds[0]);
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *f = argc < 2 ? stderr : stdout;
-		fprintf(f, "usage: pvio sim KIND [OPTIONS]   (pvio sim KIND --help)\n\n");
-		for (size_t i = 0; i < n; i++)
-			fprintf(f, "  %-8s %s\n", kinds[i].name, kinds[i].summary);
-		return argc < 2 ? 2 : 0;
+	char list[128];
+	kind_list(list, sizeof(list));
+	if (argc < 2)
+		return tool_usage("sim", "expected a KIND of simulated host (%s)",
+				  list);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("usage: pvio sim KIND [OPTIONS]   (pvio sim KIND --help)\n\n");
+		for (size_t i = 0; i < NKINDS; i++)
+			printf("  %-8s %s\n", kinds[i].name, kinds[i].summary);
+		printf("\nSee pvio-sim(1).\n");
+		return TOOL_OK;
 	}
-	for (size_t i = 0; i < n; i++)
+	if (!strcmp(argv[1], "ctl") && argc >= 3 &&
+	    (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+		printf("usage: pvio sim ctl SOCKET COMMAND [ARGS...]\n\n"
+		       "Send one control command to the simulated host listening "
+		       "on SOCKET and\nprint its reply.  Every host understands "
+		       "`help`, `status` and `quit`;\n`pvio sim ctl SOCKET help` "
+		       "lists the rest.\n");
+		return TOOL_OK;
+	}
+	for (size_t i = 0; i < NKINDS; i++)
 		if (!strcmp(argv[1], kinds[i].name))
 			return kinds[i].main(argc - 1, argv + 1);
-	fprintf(stderr, "pvio sim: unknown simulated host '%s'; run `pvio sim --help`\n",
-		argv[1]);
-	return 2;
+	return tool_usage("sim", "unknown simulated host '%s' (this pvio has %s)",
+			  argv[1], list);
 }

@@ -34,6 +34,8 @@ static uint64_t bucket_low(unsigned b)
 		return b;
 	unsigned msb = b / TOOL_HIST_SUB + 4;
 	uint64_t sub = b % TOOL_HIST_SUB;
+	if (msb > 63)
+		return UINT64_MAX; /* past the last bucket */
 	return (1ull << msb) | (sub << (msb - 5));
 }
 
