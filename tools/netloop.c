@@ -14,7 +14,6 @@
  * within the straggler wait is lost.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,30 +250,18 @@ static void drop_pending(struct nl *s)
 	}
 }
 
-/* Sleep until a queue may have work or timeout_ns passes. */
-static void wait_any(struct nl *s, const int *fds, bool have_fds,
-		     uint64_t timeout_ns, unsigned *turn)
+/* Sleep until a queue may have work or timeout_ns passes.  pvio_net_wait()
+ * arms the queue's notification for the time it sleeps; with several
+ * queues, wait on each in turn for a short slice so none is starved. */
+static void wait_any(struct nl *s, uint64_t timeout_ns, unsigned *turn)
 {
-	if (s->nq == 1 || !have_fds) {
-		/* one queue, or no descriptors: wait on the queues in turn
-		 * with a short slice so none is starved */
-		int64_t slice = s->nq == 1 ? (int64_t)timeout_ns
-					   : (int64_t)(timeout_ns < 1000000
-							       ? timeout_ns
-							       : 1000000);
-		int r = pvio_net_wait(s->net, *turn, slice);
-		if (r < 0)
-			s->res->error = r;
-		*turn = (*turn + 1) % s->nq;
-		return;
-	}
-	struct pollfd pfd[NL_MAX_QUEUES];
-	for (unsigned q = 0; q < s->nq; q++)
-		pfd[q] = (struct pollfd){ .fd = fds[q], .events = POLLIN };
-	uint64_t ms = (timeout_ns + 999999) / 1000000;
-	if (ms > 100)
-		ms = 100;
-	(void)poll(pfd, s->nq, (int)ms);
+	uint64_t slice = timeout_ns;
+	if (s->nq > 1 && slice > 1000000)
+		slice = 1000000;
+	int r = pvio_net_wait(s->net, *turn, (int64_t)slice);
+	if (r < 0)
+		s->res->error = r;
+	*turn = (*turn + 1) % s->nq;
 }
 
 void tool_netloop_run(pvio_net *net, const struct tool_netloop_opts *o,
@@ -282,8 +269,6 @@ void tool_netloop_run(pvio_net *net, const struct tool_netloop_opts *o,
 {
 	struct nl s = { .net = net, .o = o, .res = res };
 	struct pvio_net_info info = { .struct_size = sizeof(info) };
-	int fds[NL_MAX_QUEUES];
-	bool have_fds = true;
 
 	memset(res, 0, sizeof(*res));
 	int r = pvio_net_get_info(net, &info);
@@ -317,11 +302,6 @@ void tool_netloop_run(pvio_net *net, const struct tool_netloop_opts *o,
 		res->error = -ENOMEM;
 		return;
 	}
-	for (unsigned q = 0; q < s.nq; q++) {
-		fds[q] = pvio_net_fd(net, q);
-		if (fds[q] < 0)
-			have_fds = false;
-	}
 
 	uint64_t last = tool_now_ns();
 	unsigned turn = 0;
@@ -351,7 +331,7 @@ void tool_netloop_run(pvio_net *net, const struct tool_netloop_opts *o,
 			res->stalled = true;
 			break;
 		}
-		wait_any(&s, fds, have_fds, o->wait_ns - (now - last), &turn);
+		wait_any(&s, o->wait_ns - (now - last), &turn);
 	}
 
 	drop_pending(&s);
