@@ -1,0 +1,171 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# scripts/demo.sh - pvio's main job, from a clean clone.  Run as root on
+# Debian 12:
+#
+#     sudo scripts/demo.sh
+#
+# It installs what is missing (scripts/deps.sh), builds pvio under
+# build-demo/, then for each simulated hypervisor host: starts it, writes a
+# disk through pvio's block front end, reads it back and compares, sends
+# frames through pvio's network front end to a reflecting peer and checks
+# every one, and prints a short report.  Everything it starts is stopped by
+# process id when it ends, also on failure or Ctrl-C.
+#
+# Options:  --keep-going   try every host even after a failure
+#           --no-build     use build-demo/ as it is
+set -u
+
+PVIO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$PVIO_ROOT/scripts/lib.sh"
+
+# The simulated hosts the demo runs, in order.  Each has a start_<name>
+# function below that starts it and sets BLK and NET to device addresses.
+HOSTS="virtio"
+
+DISK_MB=4        # data written and read back per disk
+FRAMES=10000     # 64-byte frames per network device
+BIG_FRAMES=1000  # full-size (1514-byte) frames per network device
+
+keep_going=no
+build=yes
+for a in "$@"; do
+	case $a in
+	--keep-going) keep_going=yes ;;
+	--no-build) build=no ;;
+	-h|--help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument '$a'; see --help" ;;
+	esac
+done
+
+BUILD=$PVIO_ROOT/build-demo
+PVIO=$BUILD/pvio
+TMP=$(mktemp -d /tmp/pvio-demo.XXXXXX)
+PIDS=""
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_sim NAME ARGS...: run `pvio sim ARGS...` in the background and wait
+# (bounded) for its "ctl: ready" line; the host's log is $TMP/NAME.log.
+start_sim() {
+	local name=$1 line
+	shift
+	mkfifo "$TMP/$name.ready"
+	"$PVIO" sim "$@" >"$TMP/$name.ready" 2>"$TMP/$name.log" &
+	PIDS="$PIDS $!"
+	exec {fd}<"$TMP/$name.ready"
+	while IFS= read -r -t 20 line <&"$fd"; do
+		case $line in
+		"ctl: ready"*) return 0 ;;
+		esac
+	done
+	say "the simulated $name host did not start; its log:"
+	tail -n 20 "$TMP/$name.log"
+	return 1
+}
+
+start_virtio() {
+	start_sim virtio virtio --ctl "$TMP/virtio-ctl.sock" \
+		--blk "$TMP/virtio-blk.sock=$TMP/virtio-disk.img,size=64M" \
+		--net "$TMP/virtio-net.sock,mode=reflect" || return 1
+	BLK="vhost-user:$TMP/virtio-blk.sock?class=blk"
+	NET="vhost-user:$TMP/virtio-net.sock?class=net"
+}
+
+# One line of `pvio info` for the report.
+info_line() {
+	"$PVIO" info "$1" 2>&1 | sed -n "s/^$2 *//p" | head -n 1
+}
+
+REPORT=()
+failures=0
+result() {
+	REPORT+=("$(printf '  %-8s %-7s %-5s %s' "$1" "$2" "$3" "$4")")
+	[ "$3" = ok ] || failures=$((failures + 1))
+}
+
+demo_blk() {
+	local host=$1 dev=$2 off=$((1024 * 1024)) proto
+	proto=$(info_line "$dev" protocol)
+	head -c $((DISK_MB * 1024 * 1024)) /dev/urandom >"$TMP/data"
+	if ! "$PVIO" blk write --sync "$dev" "$off" <"$TMP/data" 2>"$TMP/err"; then
+		result "$host" disk FAIL "write: $(cat "$TMP/err")"
+		return 1
+	fi
+	# a new process and a new connection: the data must come from the host
+	if ! "$PVIO" blk read "$dev" "$off" "${DISK_MB}M" >"$TMP/back" 2>"$TMP/err"; then
+		result "$host" disk FAIL "read: $(cat "$TMP/err")"
+		return 1
+	fi
+	if ! cmp -s "$TMP/data" "$TMP/back"; then
+		result "$host" disk FAIL "read back differs: $(cmp "$TMP/data" "$TMP/back" 2>&1 | head -n 1)"
+		return 1
+	fi
+	result "$host" disk ok "$proto: wrote ${DISK_MB} MiB at offset 1 MiB, read back identical"
+}
+
+demo_net() {
+	local host=$1 dev=$2 proto out rate
+	proto=$(info_line "$dev" protocol)
+	if ! out=$("$PVIO" net loopback "$dev" --count "$FRAMES" --size 64 2>"$TMP/err"); then
+		result "$host" network FAIL "$(cat "$TMP/err") [$(echo "$out" | sed -n 2p)]"
+		return 1
+	fi
+	rate=$(echo "$out" | sed -n 's/^\([0-9]*\) frames\/s.*/\1/p')
+	if ! out=$("$PVIO" net loopback "$dev" --count "$BIG_FRAMES" --size 1514 2>"$TMP/err"); then
+		result "$host" network FAIL "1514-byte frames: $(cat "$TMP/err")"
+		return 1
+	fi
+	result "$host" network ok "$proto: $FRAMES x 64 B and $BIG_FRAMES x 1514 B frames came back intact (${rate:-?} frames/s)"
+}
+
+# ---------------------------------------------------------------- run
+say "pvio demo: $(uname -srm), $(nproc) CPUs"
+if [ "$build" = yes ]; then
+	say "installing packages (scripts/deps.sh)"
+	pvio_deps
+	say "building pvio in build-demo/"
+	pvio_autoreconf
+	pvio_build "$BUILD" --quiet
+fi
+[ -x "$PVIO" ] || die "$PVIO is missing; run without --no-build"
+
+for h in $HOSTS; do
+	say "starting the simulated $h host"
+	if ! "start_$h"; then
+		result "$h" host FAIL "could not start the simulated host"
+		[ "$keep_going" = yes ] && continue
+		break
+	fi
+	say "  block:   $(info_line "$BLK" protocol) at $BLK"
+	say "  network: $(info_line "$NET" protocol) at $NET"
+	demo_blk "$h" "$BLK" || [ "$keep_going" = yes ] || break
+	demo_net "$h" "$NET" || [ "$keep_going" = yes ] || break
+done
+
+say ""
+say "pvio demo report:"
+for r in "${REPORT[@]}"; do
+	say "$r"
+done
+if [ "$failures" != 0 ]; then
+	for log in "$TMP"/*.log; do
+		[ -s "$log" ] || continue
+		say "---------- ${log##*/} (last 20 lines)"
+		tail -n 20 "$log"
+	done
+	say "$failures check(s) FAILED"
+	exit 1
+fi
+say "all checks passed"
