@@ -52,10 +52,15 @@ static int open_blk(struct blk_cmd *b, const char *address)
 	b->ctx = tool_ctx_new(b->name);
 	if (!b->ctx)
 		return TOOL_FAIL;
+	pvio_dev *dev = NULL;
+	int r = tool_open_class(b->name, b->ctx, address, PVIO_CLASS_BLK, &dev);
+	if (r)
+		return r;
 	struct pvio_blk_opts o = { .struct_size = sizeof(o) };
-	int r = pvio_blk_open(b->ctx, address, &o, &b->blk);
+	r = pvio_blk_attach(dev, &o, &b->blk); /* owns dev from here on */
 	if (r < 0)
-		return tool_lib_fail(b->name, b->ctx, r, address);
+		return tool_lib_fail(b->name, b->ctx, r,
+				     "starting the block front end");
 	b->info.struct_size = sizeof(b->info);
 	r = pvio_blk_get_info(b->blk, &b->info);
 	if (r < 0)

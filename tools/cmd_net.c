@@ -153,9 +153,15 @@ static int loopback(int argc, char **argv)
 	pvio_net *net = NULL;
 	struct pvio_net_opts no = { .struct_size = sizeof(no),
 				    .num_queues = (uint32_t)queues };
-	int r = pvio_net_open(ctx, address, &no, &net);
+	pvio_dev *dev = NULL;
+	int r = tool_open_class(cmd, ctx, address, PVIO_CLASS_NET, &dev);
+	if (r) {
+		ret = r;
+		goto out;
+	}
+	r = pvio_net_attach(dev, &no, &net); /* owns dev from here on */
 	if (r < 0) {
-		ret = tool_lib_fail(cmd, ctx, r, address);
+		ret = tool_lib_fail(cmd, ctx, r, "starting the network front end");
 		goto out;
 	}
 	struct pvio_net_info info = { .struct_size = sizeof(info) };
@@ -165,9 +171,15 @@ static int loopback(int argc, char **argv)
 		goto out;
 	}
 	if (info.num_queues != queues) {
-		ret = tool_fail(cmd, "asked for %" PRIu64 " queues, the device "
-				     "gave %u",
-				queues, info.num_queues);
+		bool vhu = !strncmp(address, "vhost-user:", 11) &&
+			   !strstr(address, "queues=");
+		ret = tool_fail(cmd, "--queues %" PRIu64 ": the device gave %u "
+				     "queue pair%s%s",
+				queues, info.num_queues,
+				info.num_queues == 1 ? "" : "s",
+				vhu ? " (a vhost-user address asks for more "
+				      "with ?class=net&queues=N)"
+				    : "");
 		goto out;
 	}
 	if (info.max_tx_frame && o.size > info.max_tx_frame) {

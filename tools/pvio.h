@@ -73,6 +73,11 @@ int tool_bad_option(const char *cmd, int opt, char **argv);
 /* A hosted context with the default options; on failure prints one line
  * and returns NULL. */
 pvio_ctx *tool_ctx_new(const char *cmd);
+/* Open address and check it is a device of class want (else one line
+ * saying what it is and which subcommand to use).  TOOL_OK with *out set,
+ * or an exit status. */
+int tool_open_class(const char *cmd, pvio_ctx *ctx, const char *address,
+		    enum pvio_class want, pvio_dev **out);
 uint64_t tool_now_ns(void);
 /* "64.0 MiB" style rendering of a byte count into buf. */
 const char *tool_human_bytes(uint64_t v, char *buf, size_t size);

@@ -196,8 +196,11 @@ int tool_parse_list(const char *s, uint64_t min, uint64_t maxval,
 
 pvio_ctx *tool_ctx_new(const char *cmd)
 {
+	/* Errors reach the user as the command's own one line (which names
+	 * a broken device's reason); the library's warnings are for
+	 * PVIO_LOG=warn, which overrides this. */
 	struct pvio_ctx_opts o = { .struct_size = sizeof(o),
-				   .log_level = PVIO_LOG_WARN };
+				   .log_level = PVIO_LOG_ERROR };
 	pvio_ctx *ctx = NULL;
 	int r = pvio_ctx_new(&o, &ctx);
 	if (r < 0) {
@@ -205,6 +208,36 @@ pvio_ctx *tool_ctx_new(const char *cmd)
 		return NULL;
 	}
 	return ctx;
+}
+
+int tool_open_class(const char *cmd, pvio_ctx *ctx, const char *address,
+		    enum pvio_class want, pvio_dev **out)
+{
+	pvio_dev *dev = NULL;
+	struct pvio_dev_info info = { .struct_size = sizeof(info) };
+
+	*out = NULL;
+	int r = pvio_dev_open(ctx, address, &dev);
+	if (r < 0)
+		return tool_lib_fail(cmd, ctx, r, address);
+	r = pvio_dev_get_info(dev, &info);
+	if (r < 0) {
+		pvio_dev_close(dev);
+		return tool_lib_fail(cmd, ctx, r, "reading device information");
+	}
+	if (info.cls != want) {
+		const char *has = pvio_class_name(info.cls);
+		pvio_dev_close(dev);
+		if (info.cls == PVIO_CLASS_BLK || info.cls == PVIO_CLASS_NET)
+			return tool_fail(cmd, "%s is a %s device, not a %s device; "
+					      "use `pvio %s`",
+					 address, has, pvio_class_name(want), has);
+		return tool_fail(cmd, "%s is neither a block nor a network "
+				      "device",
+				 address);
+	}
+	*out = dev;
+	return TOOL_OK;
 }
 
 uint64_t tool_now_ns(void)
