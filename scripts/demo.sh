@@ -88,6 +88,14 @@ info_line() {
 	"$PVIO" info "$1" 2>&1 | sed -n "s/^$2 *//p" | head -n 1
 }
 
+# The normalised features pvio uses on a device, comma-separated.
+features_in_use() {
+	"$PVIO" info "$1" 2>/dev/null | awk '
+		/^features/ { f = 1; next }
+		f && /^[^ ]/ { f = 0 }
+		f && $NF == "yes" { printf "%s%s", n++ ? ", " : "", $1 }'
+}
+
 REPORT=()
 failures=0
 result() {
@@ -149,7 +157,9 @@ for h in $HOSTS; do
 		break
 	fi
 	say "  block:   $(info_line "$BLK" protocol) at $BLK"
+	say "           features in use: $(features_in_use "$BLK")"
 	say "  network: $(info_line "$NET" protocol) at $NET"
+	say "           features in use: $(features_in_use "$NET")"
 	demo_blk "$h" "$BLK" || [ "$keep_going" = yes ] || break
 	demo_net "$h" "$NET" || [ "$keep_going" = yes ] || break
 done
