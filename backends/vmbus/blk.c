@@ -24,7 +24,7 @@
 #define BLK_MAX_PFNS (BLK_MAX_XFER / VMBUS_PAGE + 1)
 #define BLK_PKT_MAX (sizeof(struct vmbus_pkt_desc) + \
 		     sizeof(struct vmbus_pkt_gpa_hdr) + \
-		     sizeof(struct vmbus_gpa_range) + 8 * BLK_MAX_PFNS + \
+		     sizeof(struct vmbus_range_hdr) + 8 * BLK_MAX_PFNS + \
 		     sizeof(struct vstor_packet))
 #define BLK_RX_MAX 512u
 #define BLK_CTRL_TID (1ull << 32)
@@ -113,13 +113,13 @@ static uint32_t build_srb(struct vmbus_blk *b, uint8_t *pkt, uint64_t id,
 		off = sizeof(d);
 	} else {
 		uint32_t hlen = sizeof(d) + sizeof(struct vmbus_pkt_gpa_hdr) +
-				sizeof(struct vmbus_gpa_range) + 8 * npfn;
+				sizeof(struct vmbus_range_hdr) + 8 * npfn;
 		vmbus_pkt_desc(&d, VMBUS_PKT_GPA_DIRECT, hlen, sizeof(vp),
 			       VMBUS_PKT_FLAG_COMPLETION, id);
 		memcpy(pkt, &d, sizeof(d));
 		struct vmbus_pkt_gpa_hdr g = { 0, PVIO_LE32(1) };
 		memcpy(pkt + sizeof(d), &g, sizeof(g));
-		struct vmbus_gpa_range rg = { PVIO_LE32(len), PVIO_LE32(first_off) };
+		struct vmbus_range_hdr rg = { PVIO_LE32(len), PVIO_LE32(first_off) };
 		memcpy(pkt + sizeof(d) + sizeof(g), &rg, sizeof(rg));
 		off = sizeof(d) + sizeof(g) + sizeof(rg);
 		for (uint32_t i = 0; i < npfn; i++) {

@@ -557,11 +557,11 @@ uint32_t vmbus_gpadl_msg(uint8_t *msg, uint32_t relid, uint32_t gpadl,
 		h.hdr.type = PVIO_LE32(VMBUS_MSG_GPADL_HEADER);
 		h.child_relid = PVIO_LE32(relid);
 		h.gpadl = PVIO_LE32(gpadl);
-		h.range_buflen = PVIO_LE16((uint16_t)(sizeof(struct vmbus_gpa_range) +
+		h.range_buflen = PVIO_LE16((uint16_t)(sizeof(struct vmbus_range_hdr) +
 						     8u * npages));
 		h.rangecount = PVIO_LE16(1);
 		memcpy(msg, &h, sizeof(h));
-		struct vmbus_gpa_range rg = {
+		struct vmbus_range_hdr rg = {
 			PVIO_LE32(npages * VMBUS_PAGE), 0 };
 		memcpy(msg + sizeof(h), &rg, sizeof(rg));
 		off = sizeof(h) + sizeof(rg);

@@ -141,7 +141,7 @@ struct vmbus_msg_gpadl_header {
 	uint32_t gpadl;
 	uint16_t range_buflen;
 	uint16_t rangecount;
-	/* then struct vmbus_gpa_range + PFNs */
+	/* then struct vmbus_range_hdr + PFNs */
 } VMBUS_PACKED;
 
 struct vmbus_msg_gpadl_body {
@@ -226,7 +226,7 @@ struct vmbus_pkt_desc {
 	uint64_t trans_id;
 } VMBUS_PACKED;
 
-struct vmbus_gpa_range {
+struct vmbus_range_hdr {
 	uint32_t byte_count;
 	uint32_t byte_offset;
 	/* then u64 pfn[] */
