@@ -657,6 +657,22 @@ static void track(struct vmbus_conn *c, struct vmbus_chan *ch, bool on)
 	}
 }
 
+/* After a rescind, once pvio no longer uses the channel: RELID_RELEASED */
+static void release_if_rescinded(struct vmbus_conn *c, struct vmbus_chan *ch)
+{
+	uint32_t relid = ch->offer.relid;
+	if (!vmbus_chan_gone(ch) || c->lost)
+		return;
+	struct vmbus_offer *o = offer_by_relid(c, relid);
+	if (o && o->rescinded) {
+		struct vmbus_msg_relid rel = {
+			{ PVIO_LE32(VMBUS_MSG_RELID_RELEASED), 0 },
+			PVIO_LE32(relid) };
+		post_msg(c, &rel, sizeof(rel));
+		o->present = 0;
+	}
+}
+
 int vmbus_conn_open(struct vmbus_conn *c, struct vmbus_chan *ch,
 		    uint32_t ring_bytes)
 {
@@ -719,6 +735,7 @@ fail_mem:
 	track(c, ch, false);
 	pvio_dma_free(ctx, mem);
 	ch->ring_mem = NULL;
+	release_if_rescinded(c, ch);
 	return r;
 }
 
@@ -747,16 +764,7 @@ void vmbus_conn_close(struct vmbus_conn *c, struct vmbus_chan *ch)
 	ch->ring_mem = NULL;
 	ch->open = false;
 	track(c, ch, false);
-	if (vmbus_chan_gone(ch) && !c->lost) {
-		struct vmbus_offer *o = offer_by_relid(c, relid);
-		if (o && o->rescinded) {
-			struct vmbus_msg_relid rel = {
-				{ PVIO_LE32(VMBUS_MSG_RELID_RELEASED), 0 },
-				PVIO_LE32(relid) };
-			post_msg(c, &rel, sizeof(rel));
-			o->present = 0;
-		}
-	}
+	release_if_rescinded(c, ch);
 }
 
 int vmbus_conn_buf_get(struct vmbus_conn *c, struct vmbus_chan *ch,
