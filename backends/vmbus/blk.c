@@ -252,7 +252,7 @@ static int vstor_init(struct vmbus_blk *b)
 		return r;
 	if (rp.status)
 		return pvio_set_error(ctx, EIO, "%s: host failed "
-					       "BEGIN_INITIALIZATION (status %#x)",
+					       "BEGIN_INITIALIZATION (status 0x%x)",
 				      b->vd.name, PVIO_LE32(rp.status));
 	static const uint16_t vers[] = { VSTOR_VERSION_WIN10,
 					 VSTOR_VERSION_WIN8_1,
@@ -279,7 +279,7 @@ static int vstor_init(struct vmbus_blk *b)
 		return r;
 	if (rp.status)
 		return pvio_set_error(ctx, EIO, "%s: host failed QUERY_PROPERTIES "
-					       "(status %#x)",
+					       "(status 0x%x)",
 				      b->vd.name, PVIO_LE32(rp.status));
 	b->props = rp.u.props;
 	r = vstor_op(b, VSTOR_OP_END_INITIALIZATION, NULL, 0, &rp,
@@ -288,7 +288,7 @@ static int vstor_init(struct vmbus_blk *b)
 		return r;
 	if (rp.status)
 		return pvio_set_error(ctx, EIO, "%s: host failed "
-					       "END_INITIALIZATION (status %#x)",
+					       "END_INITIALIZATION (status 0x%x)",
 				      b->vd.name, PVIO_LE32(rp.status));
 	return 0;
 }
@@ -354,10 +354,10 @@ static int scsi_cmd(struct vmbus_blk *b, const uint8_t *cdb, unsigned cdblen,
 						  "exist; pick one with ?lun=N",
 				      b->vd.name, vmbus_scsi_cdb_name(cdb), b->lun);
 	if (s.key == 0xff)
-		return pvio_set_error(ctx, EIO, "%s: %s failed: SRB status %#x",
+		return pvio_set_error(ctx, EIO, "%s: %s failed: SRB status 0x%x",
 				      b->vd.name, vmbus_scsi_cdb_name(cdb), srb);
-	return pvio_set_error(ctx, EIO, "%s: %s failed: sense key %#x (%s), "
-				       "ASC %#04x ASCQ %#04x",
+	return pvio_set_error(ctx, EIO, "%s: %s failed: sense key 0x%x (%s), "
+				       "ASC 0x%02x ASCQ 0x%02x",
 			      b->vd.name, vmbus_scsi_cdb_name(cdb), s.key,
 			      vmbus_scsi_sense_key_name(s.key), s.asc, s.ascq);
 }
@@ -423,7 +423,7 @@ static int scsi_discover(struct vmbus_blk *b, const char *opts)
 	memcpy(inq, b->ctrl, moved);
 	if (moved < 36 || (inq[0] & 0x1f) != 0 || (inq[0] >> 5) != 0)
 		return pvio_set_error(ctx, ENODEV, "%s: LUN %u is not a disk "
-						  "(peripheral %#x)",
+						  "(peripheral 0x%x)",
 				      b->vd.name, b->lun, inq[0]);
 	char vend[9], prod[17];
 	trim(vend, inq + 8, 8);
@@ -568,8 +568,8 @@ static int evaluate(struct vmbus_blk *b, struct blkq *q, struct blk_slot *s,
 			if (log) {
 				q->logged++;
 				pvio_log(dev->ctx, PVIO_LOG_WARN,
-					 "%s: %s failed: sense key %#x (%s), "
-					 "ASC %#04x ASCQ %#04x",
+					 "%s: %s failed: sense key 0x%x (%s), "
+					 "ASC 0x%02x ASCQ 0x%02x",
 					 b->vd.name, vmbus_scsi_cdb_name(cdb), se.key,
 					 vmbus_scsi_sense_key_name(se.key), se.asc,
 					 se.ascq);
@@ -595,7 +595,7 @@ static int evaluate(struct vmbus_blk *b, struct blkq *q, struct blk_slot *s,
 	if (log) {
 		q->logged++;
 		pvio_log(dev->ctx, PVIO_LOG_WARN,
-			 "%s: %s failed: SRB status %#x, SCSI status %#x",
+			 "%s: %s failed: SRB status 0x%x, SCSI status 0x%x",
 			 b->vd.name, vmbus_scsi_cdb_name(cdb), ss, sc);
 	}
 	return -EIO;
@@ -900,7 +900,7 @@ static int blk_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 		if (rp.status)
 			return pvio_set_error(ctx, EIO, "%s: host failed "
 						       "CREATE_SUB_CHANNELS "
-						       "(status %#x)",
+						       "(status 0x%x)",
 					      b->vd.name, PVIO_LE32(rp.status));
 		r = vmbus_dev_open_subchannels(&b->vd, nq, VMBUS_RING_BYTES_BLK);
 		if (r < 0)
@@ -1096,7 +1096,7 @@ int vmbus_blk_open(pvio_ctx *ctx, struct vmbus_hostif *h,
 	pvio_dev_set_strings(dev, h->name, proto);
 	pvio_snprintf(dev->info.native, sizeof(dev->info.native),
 		      "relid=%u lun=%u max_transfer_bytes=%u max_channels=%u "
-		      "flags=%#x disk=\"%s\"",
+		      "flags=0x%x disk=\"%s\"",
 		      offer->relid, b->lun, PVIO_LE32(b->props.max_transfer_bytes),
 		      PVIO_LE16(b->props.max_channel_cnt),
 		      PVIO_LE32(b->props.flags), b->vendor);

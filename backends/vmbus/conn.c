@@ -618,8 +618,8 @@ int vmbus_conn_gpadl_create(struct vmbus_conn *c, uint32_t relid,
 		return r;
 	if (c->want.status != 0)
 		return pvio_set_error(c->ctx, EIO,
-				      "%s: host refused GPADL %#x of %u pages for "
-				      "channel %u (status %#x)",
+				      "%s: host refused GPADL 0x%x of %u pages for "
+				      "channel %u (status 0x%x)",
 				      c->name, handle, npages, relid,
 				      c->want.status);
 	*gpadl = handle;
@@ -717,7 +717,7 @@ int vmbus_conn_open(struct vmbus_conn *c, struct vmbus_chan *ch,
 		r = wait_reply(c, relid, "OPENCHANNEL");
 	if (r == 0 && c->want.status != 0)
 		r = pvio_set_error(ctx, EIO, "%s: host refused to open channel "
-					   "%u (status %#x)",
+					   "%u (status 0x%x)",
 				   c->name, relid, c->want.status);
 	if (r < 0) {
 		if (!vmbus_chan_gone(ch) &&
@@ -811,7 +811,7 @@ void vmbus_conn_buf_put(struct vmbus_conn *c, struct vmbus_chan *ch,
 		pvio_dma_free(c->ctx, b->va);
 	else
 		pvio_log(c->ctx, PVIO_LOG_WARN,
-			 "%s: GPADL %#x not torn down; its %zu bytes stay "
+			 "%s: GPADL 0x%x not torn down; its %zu bytes stay "
 			 "allocated", c->name, b->gpadl, b->len);
 	memset(b, 0, sizeof(*b));
 }

@@ -35,6 +35,14 @@
 #define NET_CTRL_TID (1ull << 32)
 #define NET_TSO_MAX 65535u
 
+#define NET_RXE 4096u             /* pending receive ranges per queue */
+#define NET_ACKS 64u
+
+struct net_rxe {
+	uint32_t off, len;
+	uint64_t tid;
+};
+
 struct net_tx {
 	uint32_t tag;
 	uint32_t section;         /* NVSP_NO_SECTION for GPA-direct */
@@ -53,14 +61,15 @@ struct netq {
 	uint64_t hdrs_addr;
 	struct pvio_net_rxb *posted;
 	unsigned post_h, post_t, post_cap;
-	/* the transfer-page packet being consumed (a private copy) */
-	bool cur;
-	uint64_t cur_tid;
-	uint32_t cur_n, cur_next;
-	uint32_t cur_ranges_off;  /* offset of the ranges in pkt */
-	bool ack_pending;         /* completion for cur_tid not sent yet */
+	/* receive ranges not consumed yet, in order; an entry with len
+	 * UINT32_MAX ends a packet (its completion goes out there) */
+	struct net_rxe *rxe;
+	unsigned rxe_h, rxe_t;
+	uint64_t acks[NET_ACKS];  /* completions waiting for ring room */
+	unsigned nacks;
+	bool acks_unkicked;
 	uint32_t logged;
-	uint8_t pkt[NET_RX_PKT_MAX];
+	uint8_t pkt[NET_RX_PKT_MAX];  /* private copy of one host packet */
 };
 
 struct vmbus_net {
@@ -117,21 +126,32 @@ static int broken(struct vmbus_net *n, const char *why)
 	return pvio_dev_set_broken(n->vd.dev, "%s: %s", n->vd.name, why);
 }
 
-/* Send the completion that returns cur's receive-buffer sections. */
-static int send_ack(struct netq *q, struct pvio_queue_stats *st)
+/* Return a transfer-page packet's receive-buffer sections to the host. */
+static int send_ack(struct netq *q, uint64_t tid, struct pvio_queue_stats *st)
 {
 	uint8_t msg[8];
 	wr32(msg, NVSP_MSG_SEND_RNDIS_PKT_COMPLETE);
 	wr32(msg + 4, NVSP_STAT_SUCCESS);
 	const char *why = "";
-	int r = vmbus_send_inband(q->ch, VMBUS_PKT_COMP, 0, q->cur_tid, msg,
+	int r = vmbus_send_inband(q->ch, VMBUS_PKT_COMP, 0, tid, msg,
 				  sizeof(msg), &why);
-	if (r == 0) {
-		q->ack_pending = false;
-		q->cur = false;
-		vmbus_chan_kick(q->ch, st);
-	}
+	if (r == 0)
+		q->acks_unkicked = true;
+	(void)st;
 	return r;
+}
+
+/* Send completions that waited for ring room: 0, -EAGAIN, -EIO. */
+static int flush_acks(struct netq *q, struct pvio_queue_stats *st)
+{
+	while (q->nacks) {
+		int r = send_ack(q, q->acks[0], st);
+		if (r < 0)
+			return r;
+		memmove(q->acks, q->acks + 1, (q->nacks - 1) * sizeof(q->acks[0]));
+		q->nacks--;
+	}
+	return 0;
 }
 
 /* Reply to a host KEEPALIVE (only the control page is used, so only
@@ -179,7 +199,7 @@ static void rndis_control(struct vmbus_net *n, struct netq *q,
 		} else if (q->logged < 8) {
 			q->logged++;
 			pvio_log(n->vd.dev->ctx, PVIO_LOG_INFO,
-				 "%s: ignoring RNDIS completion %#x for request "
+				 "%s: ignoring RNDIS completion 0x%x for request "
 				 "%u", n->vd.name, v->type, v->req_id);
 		}
 		break;
@@ -189,10 +209,11 @@ static void rndis_control(struct vmbus_net *n, struct netq *q,
 }
 
 /*
- * Consume ranges of the current transfer-page packet.  Data frames go to
- * posted buffers (rx reap) or are dropped (drop_rx: control path, quiesce).
- * Returns 1 when the packet is finished (and acked), 0 when it waits for
- * buffers or ring room, -EIO when the device broke.
+ * Consume pending receive ranges in order.  Data frames go to posted
+ * buffers (rx reap) or are dropped (drop_rx: control path, quiesce).
+ * When a packet's last range is done its completion goes out.  Returns 0
+ * (stopped: no buffer, no room for output or acks, or nothing left) or
+ * -EIO.
  */
 static int consume(struct vmbus_net *n, unsigned qi, struct netq *q,
 		   struct pvio_net_rxc *out, unsigned max, unsigned *nout,
@@ -201,57 +222,62 @@ static int consume(struct vmbus_net *n, unsigned qi, struct netq *q,
 	pvio_dev *dev = n->vd.dev;
 	struct pvio_queue_stats *st = dev->stats ? &dev->stats[qi] : NULL;
 	const uint8_t *rb = n->recv.va;
-	while (q->cur_next < q->cur_n) {
-		struct vmbus_xfer_range rg;
-		memcpy(&rg, q->pkt + q->cur_ranges_off + 8 * q->cur_next,
-		       sizeof(rg));
-		uint32_t cnt = PVIO_LE32(rg.byte_count);
-		uint32_t off = PVIO_LE32(rg.byte_offset);
+	while (q->rxe_h != q->rxe_t) {
+		struct net_rxe *e = &q->rxe[q->rxe_h % NET_RXE];
+		if (e->len == UINT32_MAX) {
+			/* end of a packet: return its sections */
+			if (q->nacks == NET_ACKS)
+				return 0;
+			if (q->nacks || send_ack(q, e->tid, st) == -EAGAIN)
+				q->acks[q->nacks++] = e->tid;
+			q->rxe_h++;
+			continue;
+		}
+		uint32_t cnt = e->len, off = e->off;
 		if ((uint64_t)off + cnt > n->recv.len || cnt < 8) {
 			if (st)
 				st->rx_errors++;
-			q->cur_next++;
+			q->rxe_h++;
 			continue;
 		}
-		/* copy the RNDIS header (and PPIs) out once */
+		/* the RNDIS header (and PPIs) are copied out once */
 		uint8_t h[RNDIS_PKT_HDR + 256];
 		uint32_t hl = cnt < sizeof(h) ? cnt : sizeof(h);
 		memcpy(h, rb + off, hl);
 		struct rndis_view v;
-		uint32_t room = cnt;
-		uint32_t type = rd32(h);
-		if (type != RNDIS_MSG_PACKET) {
-			/* control messages are small: parse the private copy */
+		if (rd32(h) != RNDIS_MSG_PACKET) {
+			/* control and status messages are small: parse the
+			 * private copy only */
 			if (vmbus_rndis_parse(h, hl, &v) < 0) {
 				if (st)
 					st->rx_errors++;
 			} else {
 				rndis_control(n, q, h, &v, ctrl_path);
 			}
-			q->cur_next++;
+			q->rxe_h++;
 			continue;
 		}
-		if (vmbus_rndis_parse(h, room, &v) < 0 ||
+		if (vmbus_rndis_parse(h, cnt, &v) < 0 ||
 		    (v.ppi_len && (uint64_t)v.ppi_off + v.ppi_len > hl)) {
 			if (st)
 				st->rx_errors++;
-			q->cur_next++;
+			q->rxe_h++;
 			continue;
 		}
 		if (drop_rx) {
 			if (st)
 				st->dropped++;
-			q->cur_next++;
+			q->rxe_h++;
 			continue;
 		}
 		if (*nout >= max || q->post_h == q->post_t)
 			return 0; /* wait for room / buffers */
 		struct pvio_net_rxb b = q->posted[q->post_h % q->post_cap];
 		q->post_h++;
+		q->rxe_h++;
 		struct pvio_net_rxc *c = &out[(*nout)++];
 		memset(c, 0, sizeof(*c));
 		c->tag = b.tag;
-		q->cur_next++;
 		if (v.data_len == 0 || v.data_len > b.seg.len) {
 			c->status = -EMSGSIZE;
 			if (st)
@@ -266,27 +292,57 @@ static int consume(struct vmbus_net *n, unsigned qi, struct netq *q,
 		}
 		uint32_t cs;
 		if (v.ppi_len &&
-		    vmbus_rndis_ppi_find(h + v.ppi_off, v.ppi_len, PPI_TCPIP_CHECKSUM,
-				   &cs) == 1 &&
+		    vmbus_rndis_ppi_find(h + v.ppi_off, v.ppi_len,
+					 PPI_TCPIP_CHECKSUM, &cs) == 1 &&
 		    (n->features & PVIO_F_NET_CSUM_RX) &&
 		    (cs & (PPI_RXCSUM_TCP_OK | PPI_RXCSUM_UDP_OK)) &&
 		    !(cs & (PPI_RXCSUM_TCP_FAILED | PPI_RXCSUM_UDP_FAILED |
 			    PPI_RXCSUM_IP_FAILED)))
 			c->flags = PVIO_PKT_CSUM_VALID;
 	}
-	q->ack_pending = true;
-	int r = send_ack(q, st);
-	if (r == -EAGAIN)
-		return 0;
-	if (r < 0)
-		return broken(n, "receive completion could not be sent");
-	return 1;
+	return 0;
+}
+
+/* Queue a transfer-page packet's ranges (a private copy) for consume. */
+static int take_xfer(struct vmbus_net *n, struct netq *q, uint32_t len)
+{
+	struct vmbus_pkt_desc d;
+	struct vmbus_pkt_xfer_hdr x;
+	memcpy(&d, q->pkt, sizeof(d));
+	uint32_t hlen = PVIO_LE16(d.offset8) * 8u;
+	if (hlen < sizeof(d) + sizeof(x) || len - hlen < 4)
+		return broken(n, "transfer-page packet too short");
+	memcpy(&x, q->pkt + sizeof(d), sizeof(x));
+	uint32_t cnt = PVIO_LE32(x.range_count);
+	if (PVIO_LE16(x.xfer_pageset_id) != NVSP_RECV_BUF_ID ||
+	    (uint64_t)cnt * 8 + sizeof(d) + sizeof(x) > hlen ||
+	    rd32(q->pkt + hlen) != NVSP_MSG_SEND_RNDIS_PKT)
+		return broken(n, "malformed transfer-page packet (page set id, "
+				 "range count or message)");
+	uint64_t tid = PVIO_LE64(d.trans_id);
+	for (uint32_t i = 0; i < cnt; i++) {
+		struct vmbus_xfer_range rg;
+		memcpy(&rg, q->pkt + sizeof(d) + sizeof(x) + 8 * i, sizeof(rg));
+		struct net_rxe *e = &q->rxe[q->rxe_t++ % NET_RXE];
+		e->off = PVIO_LE32(rg.byte_offset);
+		e->len = PVIO_LE32(rg.byte_count);
+		if (e->len == UINT32_MAX)
+			e->len = 0; /* never the end marker */
+		e->tid = tid;
+	}
+	struct net_rxe *end = &q->rxe[q->rxe_t++ % NET_RXE];
+	end->len = UINT32_MAX;
+	end->off = 0;
+	end->tid = tid;
+	return 0;
 }
 
 /*
- * Process queue qi's receive ring: transmit completions, NVSP control
- * completions, transfer-page packets.  Stops when the ring is empty or a
- * packet waits for receive buffers.  Returns 0 or -EIO.
+ * Process queue qi: completions that waited for ring room, pending
+ * receive ranges, then the receive ring (transmit completions, NVSP
+ * control completions, transfer-page packets).  Reading stops only when
+ * the ring is empty or the pending-range queue is full, so transmit
+ * completions are not held up by frames waiting for buffers.
  */
 static int net_poll(struct vmbus_net *n, unsigned qi,
 		    struct pvio_net_rxc *out, unsigned max, unsigned *nout,
@@ -299,32 +355,26 @@ static int net_poll(struct vmbus_net *n, unsigned qi,
 	unsigned dummy = 0;
 	if (!nout)
 		nout = &dummy;
-	for (unsigned budget = 0; budget < 4096; budget++) {
-		if (q->cur) {
-			if (q->ack_pending) {
-				int r = send_ack(q, st);
-				if (r == -EAGAIN)
-					break;
-				if (r < 0) {
-					err = broken(n, "receive completion "
-							"could not be sent");
-					break;
-				}
-				continue;
-			}
-			int r = consume(n, qi, q, out, max, nout, drop_rx,
-					ctrl_path);
-			if (r <= 0) {
-				err = r;
-				break;
-			}
-			continue;
-		}
+	if (flush_acks(q, st) == -EIO)
+		return broken(n, "receive completion could not be sent");
+	err = consume(n, qi, q, out, max, nout, drop_rx, ctrl_path);
+	for (unsigned budget = 0; !err && budget < 4096; budget++) {
 		const char *why = "";
+		struct vmbus_pkt_desc pd;
+		int pk = vmbus_ring_peek(&q->ch->rx, &pd, &why);
+		if (pk == 0)
+			break;
+		if (pk < 0) {
+			err = broken(n, why);
+			break;
+		}
+		/* room for every range this packet could name, plus its end */
+		uint32_t maxr = PVIO_LE16(pd.offset8) * 8u / 8u + 1;
+		if (PVIO_LE16(pd.type) == VMBUS_PKT_XFER_PAGES &&
+		    NET_RXE - (q->rxe_t - q->rxe_h) < maxr)
+			break;
 		int len = vmbus_ring_read(&q->ch->rx, q->pkt, sizeof(q->pkt),
 					  &why);
-		if (len == 0)
-			break;
 		if (len < 0) {
 			err = broken(n, why);
 			break;
@@ -362,47 +412,30 @@ static int net_poll(struct vmbus_net *n, unsigned qi,
 				q->sec_free[q->nsec_free++] = t->section;
 			q->done[q->done_t++ % NET_QSIZE] = t->tag;
 			vmbus_tid_put(&q->tid, (uint32_t)slot);
-			if (plen >= 8 && rd32(q->pkt + hlen) ==
-						 NVSP_MSG_SEND_RNDIS_PKT_COMPLETE &&
-			    rd32(q->pkt + hlen + 4) != NVSP_STAT_SUCCESS && st)
+			if (plen >= 8 && st &&
+			    rd32(q->pkt + hlen + 4) != NVSP_STAT_SUCCESS)
 				st->errors++;
 			continue;
 		}
 		if (type == VMBUS_PKT_XFER_PAGES) {
-			struct vmbus_pkt_xfer_hdr x;
-			if (hlen < sizeof(d) + sizeof(x) || plen < 4) {
-				err = broken(n, "transfer-page packet too short");
-				break;
-			}
-			memcpy(&x, q->pkt + sizeof(d), sizeof(x));
-			uint32_t cnt = PVIO_LE32(x.range_count);
-			if (PVIO_LE16(x.xfer_pageset_id) != NVSP_RECV_BUF_ID ||
-			    (uint64_t)cnt * 8 + sizeof(d) + sizeof(x) > hlen ||
-			    rd32(q->pkt + hlen) != NVSP_MSG_SEND_RNDIS_PKT) {
-				err = broken(n, "malformed transfer-page packet "
-						"(page set id, range count or "
-						"message)");
-				break;
-			}
-			q->cur = true;
-			q->cur_tid = tid;
-			q->cur_n = cnt;
-			q->cur_next = 0;
-			q->cur_ranges_off = sizeof(d) + sizeof(x);
-			q->ack_pending = false;
+			err = take_xfer(n, q, (uint32_t)len);
+			if (!err)
+				err = consume(n, qi, q, out, max, nout, drop_rx,
+					      ctrl_path);
 			continue;
 		}
-		if (type == VMBUS_PKT_INBAND) {
-			/* host NVSP notices (indirection table, VF
-			 * association): pvio uses neither */
-			continue;
-		}
+		if (type == VMBUS_PKT_INBAND)
+			continue; /* host NVSP notices pvio does not use
+				     (indirection table, VF association) */
 		char m[64];
 		pvio_snprintf(m, sizeof(m), "unexpected packet type %u", type);
 		err = broken(n, m);
-		break;
 	}
 	vmbus_chan_read_done(q->ch, st);
+	if (q->acks_unkicked) {
+		q->acks_unkicked = false;
+		vmbus_chan_kick(q->ch, st);
+	}
 	return err;
 }
 
@@ -666,7 +699,7 @@ static int rndis_init(struct vmbus_net *n)
 		return r;
 	if (n->reply.status != RNDIS_STATUS_SUCCESS)
 		return pvio_set_error(ctx, EIO, "%s: host failed RNDIS "
-					       "INITIALIZE (status %#x)",
+					       "INITIALIZE (status 0x%x)",
 				      n->vd.name, n->reply.status);
 	n->rndis_up = true;
 
@@ -923,8 +956,8 @@ static int net_kick(pvio_dev *dev, unsigned qi, unsigned which)
 	(void)which;
 	/* receive buffers are private: posting them needs no signal; a
 	 * completion that waited for ring room is sent now */
-	if (q->cur && q->ack_pending)
-		send_ack(q, &dev->stats[qi]);
+	flush_acks(q, &dev->stats[qi]);
+	q->acks_unkicked = false;
 	vmbus_chan_kick(q->ch, &dev->stats[qi]);
 	return 0;
 }
@@ -947,7 +980,7 @@ static int tx_reap(pvio_dev *dev, unsigned qi, uint32_t *tags, unsigned max)
 	if (r < 0)
 		return r;
 	struct netq *q = &n->q[qi];
-	if (q->done_h == q->done_t && q->ch->open)
+	if (q->ch->open)
 		r = net_poll(n, qi, NULL, 0, NULL, false, false);
 	unsigned k = 0;
 	while (k < max && q->done_h != q->done_t)
@@ -1000,7 +1033,8 @@ static int alloc_queue(struct vmbus_net *n, unsigned qi, uint32_t post_cap)
 	q->tx = pvio_zalloc(ctx, NET_QSIZE * sizeof(*q->tx));
 	q->done = pvio_zalloc(ctx, NET_QSIZE * sizeof(*q->done));
 	q->hdrs = pvio_dma_alloc(ctx, NET_HDR_SLOT * NET_QSIZE, VMBUS_PAGE);
-	if (!q->tx || !q->done || !q->hdrs ||
+	q->rxe = pvio_zalloc(ctx, NET_RXE * sizeof(*q->rxe));
+	if (!q->tx || !q->done || !q->hdrs || !q->rxe ||
 	    vmbus_tid_init(ctx, &q->tid, NET_QSIZE) < 0)
 		return -ENOMEM;
 	pvio_dma_translate(ctx, q->hdrs, NET_HDR_SLOT * NET_QSIZE, &q->hdrs_addr);
@@ -1022,6 +1056,7 @@ static void free_queue(struct vmbus_net *n, struct netq *q)
 	pvio_free(ctx, q->done);
 	pvio_free(ctx, q->sec_free);
 	pvio_free(ctx, q->posted);
+	pvio_free(ctx, q->rxe);
 	/* a GPA-direct header the host never completed may still be read */
 	if (q->hdrs && !busy)
 		pvio_dma_free(ctx, q->hdrs);
@@ -1289,7 +1324,9 @@ static void net_close(pvio_dev *dev)
 static int net_queue_arm(pvio_dev *dev, unsigned qi)
 {
 	struct vmbus_net *n = dev->priv;
-	if (qi < n->nq && n->q[qi].done_h != n->q[qi].done_t)
+	if (qi < n->nq && (n->q[qi].done_h != n->q[qi].done_t ||
+			   (n->q[qi].rxe_h != n->q[qi].rxe_t &&
+			    n->q[qi].post_h != n->q[qi].post_t)))
 		return 1;
 	return vmbus_dev_queue_arm(dev, qi);
 }
@@ -1389,7 +1426,7 @@ int vmbus_net_open(pvio_ctx *ctx, struct vmbus_hostif *h,
 	pvio_dev_set_strings(dev, h->name, proto);
 	pvio_snprintf(dev->info.native, sizeof(dev->info.native),
 		      "relid=%u recv=%zux%u/%u send=%ux%u link_speed=%u00bps "
-		      "rss=%d csum_tx4=%#x lso4=%u",
+		      "rss=%d csum_tx4=0x%x lso4=%u",
 		      offer->relid, n->recv.len, n->recv_sec_count,
 		      n->recv_sec_size, n->send_sec_count, n->send_sec_size,
 		      n->link_speed, n->rss_queues, n->caps.ip4_txcsum,
