@@ -63,6 +63,7 @@ struct fh {
 	bool loopback;
 	int bad_rndis_next, bad_pageset_next, bogus_comp_next;
 	uint32_t ndis_ver;
+	unsigned freed;
 };
 
 static struct fh *FH(struct vmbus_hostif *h)
@@ -831,10 +832,11 @@ static int h_event_fd(struct vmbus_hostif *h)
 	return -EOPNOTSUPP;
 }
 
+/* the device frees its host interface at close; the test still looks at
+ * the model afterwards, so the memory goes at teardown */
 static void h_free(struct vmbus_hostif *h)
 {
-	free(FH(h)->disk);
-	free(h);
+	FH(h)->freed++;
 }
 
 static const struct vmbus_hostif_ops fops = {
@@ -845,11 +847,15 @@ static const struct vmbus_hostif_ops fops = {
 /* ---------------------------------------------------------------- helpers */
 
 static pvio_ctx *ctx;
+static struct fh *hosts[8];
+static unsigned nhosts;
 
 static struct fh *new_host(void)
 {
 	struct fh *f = calloc(1, sizeof(*f));
 	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_lt(nhosts, 8);
+	hosts[nhosts++] = f;
 	f->h.ops = &fops;
 	f->h.ctx = ctx;
 	f->h.name = "fake-hyperv";
@@ -875,6 +881,13 @@ static void setup(void)
 
 static void teardown(void)
 {
+	for (unsigned i = 0; i < nhosts; i++) {
+		/* every device freed its host interface exactly once */
+		ck_assert_uint_eq(hosts[i]->freed, 1);
+		free(hosts[i]->disk);
+		free(hosts[i]);
+	}
+	nhosts = 0;
 	pvio_ctx_free(ctx);
 }
 
