@@ -121,7 +121,8 @@ static void reply(struct host *h, uint16_t type, uint32_t seq, int32_t st,
 {
 	uint8_t p[64];
 	memcpy(p, &st, 4);
-	memcpy(p + 4, extra, elen);
+	if (elen)
+		memcpy(p + 4, extra, elen);
 	send_msg(h, type, 1, seq, p, 4 + elen, fds, nfds);
 }
 
