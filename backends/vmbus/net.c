@@ -33,6 +33,7 @@
 #define NET_MAX_TX_SEG 16u
 #define NET_HDR_SLOT 128u
 #define NET_CTRL_TID (1ull << 32)
+#define NET_KA_TID (NET_CTRL_TID - 1) /* keepalive replies */
 #define NET_TSO_MAX 65535u
 
 #define NET_RXE 4096u             /* pending receive ranges per queue */
@@ -90,6 +91,7 @@ struct vmbus_net {
 	uint64_t ctrl_addr;
 	uint64_t ctrl_seq;
 	uint32_t req_id;
+	uint32_t keepalives;      /* KEEPALIVE_CMPLTs sent */
 	/* the RNDIS completion the control path waits for */
 	uint32_t want_req, want_type;
 	bool got;
@@ -178,8 +180,7 @@ static void rndis_control(struct vmbus_net *n, struct netq *q,
 			__atomic_store_n(&n->link_reported, -1, __ATOMIC_RELEASE);
 		break;
 	case RNDIS_MSG_KEEPALIVE:
-		if (ctrl_path)
-			keepalive_reply(n, q, v->req_id);
+		keepalive_reply(n, q, v->req_id);
 		break;
 	case RNDIS_MSG_INIT_C:
 	case RNDIS_MSG_QUERY_C:
@@ -395,8 +396,16 @@ static int net_poll(struct vmbus_net *n, unsigned qi,
 				n->got_comp = true;
 				continue;
 			}
-			if (tid > NET_CTRL_TID && tid <= NET_CTRL_TID + n->ctrl_seq)
+			if ((tid > NET_CTRL_TID &&
+			     tid <= NET_CTRL_TID + n->ctrl_seq) ||
+			    tid == NET_KA_TID)
 				continue; /* a control send the host finished */
+			if (tid == 0 && ctrl_path) {
+				/* some hosts acknowledge RNDIS control sends
+				 * with id 0 (shared/specs/vmbus-uio-dpdk.md);
+				 * nothing of ours has id 0, nothing is freed */
+				continue;
+			}
 			int64_t slot = vmbus_tid_lookup(&q->tid, tid);
 			if (slot < 0) {
 				char m[96];
@@ -547,16 +556,41 @@ static int rndis_xchg(struct vmbus_net *n, uint32_t len, uint32_t want_type,
 	return rndis_xchg_at(n, 0, len, want_type, what);
 }
 
-/* Requests use the first half of the control page; keepalive replies the
- * second, so a reply never overwrites a request the host has not read. */
-#define NET_KA_OFF 2048u
-
+/*
+ * Answer a host KEEPALIVE from the queue's own spare header slot (never
+ * the control page, which may hold a request the host has not read), as
+ * a GPA-direct control message whose completion net_poll ignores.  No
+ * allocation; one ring write.  If the ring is full the host asks again.
+ */
 static void keepalive_reply(struct vmbus_net *n, struct netq *q,
 			    uint32_t req_id)
 {
-	(void)q;
-	uint32_t len = vmbus_rndis_msg_keepalive_c(n->ctrl + NET_KA_OFF, req_id);
-	rndis_xchg_at(n, NET_KA_OFF, len, 0, "KEEPALIVE_CMPLT");
+	uint8_t *m = q->hdrs + NET_HDR_SLOT * NET_QSIZE;
+	uint64_t a = q->hdrs_addr + NET_HDR_SLOT * NET_QSIZE;
+	uint32_t len = vmbus_rndis_msg_keepalive_c(m, req_id);
+	uint8_t nv[NVSP_MSG_SIZE];
+	memset(nv, 0, sizeof(nv));
+	wr32(nv, NVSP_MSG_SEND_RNDIS_PKT);
+	wr32(nv + 4, 1); /* control */
+	wr32(nv + 8, NVSP_NO_SECTION);
+	struct vmbus_pkt_desc d;
+	struct vmbus_pkt_gpa_hdr g = { 0, PVIO_LE32(1) };
+	struct {
+		uint32_t byte_count, byte_offset;
+		uint64_t pfn;
+	} VMBUS_PACKED rg = { PVIO_LE32(len),
+			      PVIO_LE32((uint32_t)(a & (VMBUS_PAGE - 1))),
+			      PVIO_LE64(a >> VMBUS_PAGE_SHIFT) };
+	vmbus_pkt_desc(&d, VMBUS_PKT_GPA_DIRECT, sizeof(d) + sizeof(g) + sizeof(rg),
+		       sizeof(nv), VMBUS_PKT_FLAG_COMPLETION, NET_KA_TID);
+	struct vmbus_iov iov[4] = { { &d, sizeof(d) }, { &g, sizeof(g) },
+				    { &rg, sizeof(rg) }, { nv, sizeof(nv) } };
+	const char *why = "";
+	if (vmbus_ring_write(&q->ch->tx, iov, 4, &why) == 0) {
+		q->acks_unkicked = true; /* published with the acks */
+		n->keepalives++;
+	}
+	(void)n;
 }
 
 static int rndis_query(struct vmbus_net *n, uint32_t oid, const void *in,
@@ -1032,12 +1066,13 @@ static int alloc_queue(struct vmbus_net *n, unsigned qi, uint32_t post_cap)
 	q->ch = &n->vd.chan[qi];
 	q->tx = pvio_zalloc(ctx, NET_QSIZE * sizeof(*q->tx));
 	q->done = pvio_zalloc(ctx, NET_QSIZE * sizeof(*q->done));
-	q->hdrs = pvio_dma_alloc(ctx, NET_HDR_SLOT * NET_QSIZE, VMBUS_PAGE);
+	q->hdrs = pvio_dma_alloc(ctx, NET_HDR_SLOT * (NET_QSIZE + 1), VMBUS_PAGE);
 	q->rxe = pvio_zalloc(ctx, NET_RXE * sizeof(*q->rxe));
 	if (!q->tx || !q->done || !q->hdrs || !q->rxe ||
 	    vmbus_tid_init(ctx, &q->tid, NET_QSIZE) < 0)
 		return -ENOMEM;
-	pvio_dma_translate(ctx, q->hdrs, NET_HDR_SLOT * NET_QSIZE, &q->hdrs_addr);
+	pvio_dma_translate(ctx, q->hdrs, NET_HDR_SLOT * (NET_QSIZE + 1),
+			   &q->hdrs_addr);
 	if (post_cap) {
 		q->posted = pvio_zalloc(ctx, post_cap * sizeof(*q->posted));
 		if (!q->posted)

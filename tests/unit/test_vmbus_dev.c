@@ -64,6 +64,9 @@ struct fh {
 	int bad_rndis_next, bad_pageset_next, bogus_comp_next;
 	uint32_t ndis_ver;
 	unsigned freed;
+	unsigned keepalive_c;
+	uint32_t keepalive_req;
+	bool zero_ctrl_ack;  /* acknowledge control sends with id 0 */
 };
 
 static struct fh *FH(struct vmbus_hostif *h)
@@ -507,6 +510,9 @@ static void rndis_reply(struct fh *f, struct vmbus_chan *ch, const uint8_t *m,
 		f->halted++;
 		return;
 	case RNDIS_MSG_KEEPALIVE_C:
+		ck_assert_uint_eq(g32(m + 4), 16);
+		f->keepalive_req = req;
+		f->keepalive_c++;
 		return;
 	default:
 		ck_abort_msg("RNDIS %#x", type);
@@ -639,6 +645,8 @@ static void netvsp(struct fh *f, struct vmbus_chan *ch, const uint8_t *pkt,
 	}
 	if (g32(nv + 4) == 1) {
 		rndis_reply(f, ch, msg, mlen);
+		if (f->zero_ctrl_ack)
+			tid = 0;
 	} else {
 		if (sec == NVSP_NO_SECTION)
 			f->gpa++;
@@ -1419,6 +1427,26 @@ START_TEST(net_link_change)
 }
 END_TEST
 
+START_TEST(net_keepalive)
+{
+	struct fh *f = new_host();
+	f->zero_ctrl_ack = true; /* the uio/DPDK-style host's habit */
+	pvio_dev *dev = open_net(f, 1, 0);
+	uint8_t m[12] = { 0 };
+	p32(m, RNDIS_MSG_KEEPALIVE);
+	p32(m + 4, 12);
+	p32(m + 8, 0x55);
+	deliver(f, f->chans[0], m, 12, 1);
+	struct pvio_net_rxc rc[4];
+	ck_assert_int_eq(dev->ops->net->rx_reap(dev, 0, rc, 4), 0);
+	ck_assert_uint_eq(f->keepalive_c, 1);
+	ck_assert_uint_eq(f->keepalive_req, 0x55);
+	ck_assert_int_eq(pvio_dev_state(dev, NULL), PVIO_DEV_READY);
+	ck_assert_uint_eq(f->xfers_out, 0);
+	dev->ops->close(dev);
+}
+END_TEST
+
 START_TEST(net_rx_waits_for_buffers)
 {
 	struct fh *f = new_host();
@@ -1543,6 +1571,7 @@ int main(void)
 	tcase_add_test(n, net_tx_rx_loopback);
 	tcase_add_test(n, net_offload_ppi);
 	tcase_add_test(n, net_link_change);
+	tcase_add_test(n, net_keepalive);
 	tcase_add_test(n, net_rx_waits_for_buffers);
 	tcase_add_test(n, net_hostile_rndis);
 	tcase_add_test(n, net_multiqueue);
