@@ -67,6 +67,7 @@ struct fh {
 	unsigned keepalive_c;
 	uint32_t keepalive_req;
 	bool zero_ctrl_ack;  /* acknowledge control sends with id 0 */
+	bool refuse_recv_buf, refuse_rndis_init, fail_begin_init;
 };
 
 static struct fh *FH(struct vmbus_hostif *h)
@@ -212,7 +213,7 @@ static void storvsp(struct fh *f, struct vmbus_chan *ch, const uint8_t *pkt,
 	case VSTOR_OP_BEGIN_INITIALIZATION:
 	case VSTOR_OP_END_INITIALIZATION:
 		vp.operation = VSTOR_OP_COMPLETE_IO;
-		vp.status = 0;
+		vp.status = f->fail_begin_init ? 0xC0000001u : 0;
 		comp(ch, tid, &vp, sizeof(vp));
 		return;
 	case VSTOR_OP_QUERY_PROTOCOL_VERSION:
@@ -426,6 +427,7 @@ static void rndis_reply(struct fh *f, struct vmbus_chan *ch, const uint8_t *m,
 		p32(r, RNDIS_MSG_INIT_C);
 		p32(r + 4, 52);
 		p32(r + 8, req);
+		p32(r + 12, f->refuse_rndis_init ? 0xC0000001u : 0);
 		p32(r + 16, 1);
 		p32(r + 36, 0x4000);
 		deliver(f, ch, r, 52, 1);
@@ -585,7 +587,7 @@ static void netvsp(struct fh *f, struct vmbus_chan *ch, const uint8_t *pkt,
 		f->recv = b->va;
 		f->recv_len = b->len;
 		p32(r, NVSP_MSG_SEND_RECV_BUF_COMPLETE);
-		p32(r + 4, 1);
+		p32(r + 4, f->refuse_recv_buf ? 2 : 1);
 		p32(r + 8, 1);
 		p32(r + 12, 0);
 		p32(r + 16, SEC);
@@ -1447,6 +1449,52 @@ START_TEST(net_keepalive)
 }
 END_TEST
 
+/* the host fails bring-up steps: open fails with a message naming the
+ * step, and everything opened so far is closed again */
+START_TEST(bringup_failures)
+{
+	struct vmbus_offer o;
+	pvio_dev *dev;
+	struct fh *f = new_host();
+	f->fail_begin_init = true;
+	f->h.ops->find(&f->h, &vmbus_guid_storvsc, 0, &o);
+	ck_assert_int_eq(vmbus_blk_open(ctx, &f->h, &o, "storvsc0", NULL, &dev),
+			 -EIO);
+	ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "BEGIN_INITIALIZATION"));
+	ck_assert_uint_eq(f->closes, f->opens);
+	f->h.ops->free(&f->h);
+
+	f = new_host();
+	f->refuse_recv_buf = true;
+	f->h.ops->find(&f->h, &vmbus_guid_netvsc, 0, &o);
+	ck_assert_int_eq(vmbus_net_open(ctx, &f->h, &o, "netvsc0", NULL, &dev),
+			 -EIO);
+	ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "receive buffer"));
+	ck_assert_uint_eq(f->closes, f->opens);
+	ck_assert_uint_eq(f->buf_puts, f->nbufs); /* GPADLs torn down */
+	f->h.ops->free(&f->h);
+
+	f = new_host();
+	f->refuse_rndis_init = true;
+	f->h.ops->find(&f->h, &vmbus_guid_netvsc, 0, &o);
+	ck_assert_int_eq(vmbus_net_open(ctx, &f->h, &o, "netvsc0", NULL, &dev),
+			 -EIO);
+	ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "RNDIS INITIALIZE"));
+	ck_assert_uint_eq(f->closes, f->opens);
+	ck_assert_uint_eq(f->buf_puts, 2);
+	f->h.ops->free(&f->h);
+
+	f = new_host();
+	f->hold = true; /* NVSP INIT never answered */
+	f->h.ops->find(&f->h, &vmbus_guid_netvsc, 0, &o);
+	ck_assert_int_eq(vmbus_net_open(ctx, &f->h, &o, "netvsc0", NULL, &dev),
+			 -ETIMEDOUT);
+	ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "NVSP INIT"));
+	ck_assert_uint_eq(f->closes, f->opens);
+	f->h.ops->free(&f->h);
+}
+END_TEST
+
 START_TEST(net_rx_waits_for_buffers)
 {
 	struct fh *f = new_host();
@@ -1572,6 +1620,7 @@ int main(void)
 	tcase_add_test(n, net_offload_ppi);
 	tcase_add_test(n, net_link_change);
 	tcase_add_test(n, net_keepalive);
+	tcase_add_test(n, bringup_failures);
 	tcase_add_test(n, net_rx_waits_for_buffers);
 	tcase_add_test(n, net_hostile_rndis);
 	tcase_add_test(n, net_multiqueue);
