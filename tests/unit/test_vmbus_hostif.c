@@ -38,6 +38,7 @@ struct host {
 	uint8_t *mem;
 	unsigned posts, signals, closes, releases, teardowns, unloads;
 	unsigned gpadl_pages;
+	unsigned max_conns, conns;
 	int sig_fd, irq_fd;   /* host ends */
 };
 
@@ -210,15 +211,27 @@ static uint32_t vmbus_msg(struct host *h, uint32_t conn, const uint8_t *m,
 	return 0;
 }
 
+static void serve(struct host *h);
+
 static void *host_main(void *arg)
 {
 	struct host *h = arg;
-	struct pollfd pa = { h->lsock, POLLIN, 0 };
-	if (poll(&pa, 1, 10000) <= 0) {
-		host_fail(h, "no connection");
-		return NULL;
+	unsigned n = h->max_conns ? h->max_conns : 1;
+	for (unsigned i = 0; i < n; i++) {
+		struct pollfd pa = { h->lsock, POLLIN, 0 };
+		if (poll(&pa, 1, 10000) <= 0) {
+			host_fail(h, "no connection");
+			return NULL;
+		}
+		h->sock = accept(h->lsock, NULL, NULL);
+		h->conns++;
+		serve(h);
 	}
-	h->sock = accept(h->lsock, NULL, NULL);
+	return NULL;
+}
+
+static void serve(struct host *h)
+{
 	for (;;) {
 		struct pollfd p[2] = { { h->sock, POLLIN, 0 }, { h->sig_fd, POLLIN, 0 } };
 		int n = poll(p, h->sig_fd >= 0 ? 2 : 1, 10000);
@@ -296,7 +309,14 @@ static void *host_main(void *arg)
 		}
 	}
 	close(h->sock);
-	return NULL;
+	if (h->sig_fd >= 0)
+		close(h->sig_fd);
+	if (h->irq_fd >= 0)
+		close(h->irq_fd);
+	h->sig_fd = h->irq_fd = -1;
+	if (h->mem)
+		munmap(h->mem, h->mem_size);
+	h->mem = NULL;
 }
 
 static pvio_ctx *ctx;
@@ -306,7 +326,7 @@ static char dir[64];
 static void setup(void)
 {
 	struct pvio_ctx_opts o = { .struct_size = sizeof(o),
-				   .dma_pool_size = 8 << 20, .timeout_ms = 5000,
+				   .dma_pool_size = 8 << 20, .timeout_ms = 1000,
 				   .log_level = PVIO_LOG_ERROR };
 	ck_assert_int_eq(pvio_ctx_new(&o, &ctx), 0);
 	memset(&H, 0, sizeof(H));
@@ -326,12 +346,6 @@ static void teardown(void)
 {
 	pthread_join(H.th, NULL);
 	close(H.lsock);
-	if (H.sig_fd >= 0)
-		close(H.sig_fd);
-	if (H.irq_fd >= 0)
-		close(H.irq_fd);
-	if (H.mem)
-		munmap(H.mem, H.mem_size);
 	unlink(H.path);
 	rmdir(dir);
 	pvio_ctx_free(ctx);
@@ -450,6 +464,39 @@ START_TEST(host_sends_garbage)
 }
 END_TEST
 
+/* the public way in: pvio_dev_open("sim-hyperv:...") */
+START_TEST(dev_open_addresses)
+{
+	pvio_dev *dev;
+	char a[200];
+	static const char *const bad[] = {
+		"sim-hyperv:", "sim-hyperv:/x/foo0", "sim-hyperv:/x/storvsc",
+		"sim-hyperv:/x/storvsc01", "sim-hyperv:storvsc0",
+		"sim-hyperv:/x/netvsc-1",
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(pvio_dev_open(ctx, bad[i], &dev), -EINVAL);
+		ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "SOCKET/storvscN"));
+	}
+	H.max_conns = 2;
+	/* the host offers no NIC */
+	snprintf(a, sizeof(a), "sim-hyperv:%s/netvsc0", H.path);
+	ck_assert_int_eq(pvio_dev_open(ctx, a, &dev), -ENODEV);
+	ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "offers no netvsc0"));
+	/* the disk's StorVSP never answers: bounded, everything undone */
+	snprintf(a, sizeof(a), "sim-hyperv:%s/storvsc0", H.path);
+	ck_assert_int_eq(pvio_dev_open(ctx, a, &dev), -ETIMEDOUT);
+	ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "BEGIN_INITIALIZATION"));
+	pthread_join(H.th, NULL);
+	H.th = pthread_self();
+	ck_assert_msg(!H.err[0], "host: %s", H.err);
+	ck_assert_uint_eq(H.conns, 2);
+	ck_assert_uint_eq(H.closes, 1);
+	ck_assert_uint_eq(H.teardowns, 1);
+	ck_assert_uint_eq(H.unloads, 2);
+}
+END_TEST
+
 START_TEST(no_host)
 {
 	struct vmbus_hostif *h;
@@ -476,6 +523,7 @@ int main(void)
 	tcase_add_test(tc, rescind_via_socket);
 	tcase_add_test(tc, host_disappears);
 	tcase_add_test(tc, host_sends_garbage);
+	tcase_add_test(tc, dev_open_addresses);
 	tcase_add_test(tc, no_host);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
