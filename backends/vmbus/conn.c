@@ -53,6 +53,13 @@ void vmbus_conn_init(struct vmbus_conn *c, pvio_ctx *ctx,
 
 /* ---------------------------------------------------------------- posting */
 
+static uint32_t type_of(const void *msg)
+{
+	uint32_t t;
+	memcpy(&t, msg, 4);
+	return PVIO_LE32(t);
+}
+
 static int post(struct vmbus_conn *c, uint32_t conn_id, const void *msg,
 		uint32_t len, uint32_t *hv_status)
 {
@@ -69,7 +76,7 @@ static int post(struct vmbus_conn *c, uint32_t conn_id, const void *msg,
 					      "%s: lost the host connection "
 					      "posting %s: %s",
 					      c->name,
-					      msg_name(((const uint32_t *)msg)[0]),
+					      msg_name(type_of(msg)),
 					      pvio_strerror(r));
 		}
 		if (st != HV_STATUS_INSUFFICIENT_MEMORY &&
@@ -87,7 +94,7 @@ static int post(struct vmbus_conn *c, uint32_t conn_id, const void *msg,
 				      "%s: host refused %s (HvPostMessage "
 				      "status %u)",
 				      c->name,
-				      msg_name(((const uint32_t *)msg)[0]), st);
+				      msg_name(type_of(msg)), st);
 	return 0;
 }
 
