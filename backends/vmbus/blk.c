@@ -957,9 +957,9 @@ static int blk_quiesce(pvio_dev *dev)
 	uint64_t deadline = pvio_deadline(dev->ctx);
 	for (unsigned i = 0; i < b->nq; i++) {
 		struct blkq *q = &b->q[i];
-		/* completions already collected stay in q->done */
-		while (vmbus_tid_busy(&q->tid) > (q->done_t - q->done_h) ||
-		       q->nretry) {
+		/* completions collected here wait in q->done for reap; a
+		 * slot is busy until its completion arrived */
+		while (vmbus_tid_busy(&q->tid)) {
 			if (vmbus_chan_gone(q->ch) || !pvio_dev_usable(dev))
 				break;
 			struct pvio_blk_dcomp tmp[16];
@@ -978,8 +978,7 @@ static int blk_quiesce(pvio_dev *dev)
 	}
 	unsigned left = 0;
 	for (unsigned i = 0; i < b->nq; i++)
-		left += vmbus_tid_busy(&b->q[i].tid) -
-			(b->q[i].done_t - b->q[i].done_h);
+		left += vmbus_tid_busy(&b->q[i].tid);
 	if (left && pvio_dev_usable(dev)) {
 		/* the host keeps requests: close the channels so it stops */
 		pvio_log(dev->ctx, PVIO_LOG_WARN,

@@ -1184,6 +1184,55 @@ START_TEST(blk_rescind_during_io)
 }
 END_TEST
 
+START_TEST(blk_quiesce)
+{
+	struct fh *f = new_host();
+	pvio_dev *dev = open_blk(f, 1);
+	uint8_t *buf = pvio_dma_alloc(ctx, 3 * 4096, 4096);
+	struct pvio_dseg s[3];
+	f->hold = true;
+	for (uint32_t t = 0; t < 3; t++) {
+		s[t].va = buf + 4096 * t;
+		s[t].len = 4096;
+		pvio_dma_translate(ctx, s[t].va, 4096, &s[t].dev_addr);
+		struct pvio_blk_dreq r = { .tag = 10 + t, .op = PVIO_BLK_OP_READ,
+					   .nseg = 1, .offset = 4096ull * t,
+					   .len = 4096, .seg = &s[t] };
+		ck_assert_int_eq(dev->ops->blk->enqueue(dev, 0, &r), 0);
+	}
+	dev->ops->blk->kick(dev, 0);
+	f->hold = false; /* the host answers while pvio waits */
+	f->ua_next = 1;  /* and one of them needs a retry */
+	ck_assert_int_eq(dev->ops->quiesce(dev), 0);
+	ck_assert_int_eq(pvio_dev_state(dev, NULL), PVIO_DEV_READY);
+	struct pvio_blk_dreq r = { .tag = 20, .op = PVIO_BLK_OP_READ, .nseg = 1,
+				   .offset = 0, .len = 4096, .seg = &s[0] };
+	ck_assert_int_eq(dev->ops->blk->enqueue(dev, 0, &r), -EIO);
+	struct pvio_blk_dcomp c[8];
+	ck_assert_int_eq(dev->ops->blk->reap(dev, 0, c, 8), 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(c[i].status, 0);
+	ck_assert_int_eq(dev->ops->blk->reap(dev, 0, c, 8), 0);
+	/* configured again (e.g. a migration that went back): usable */
+	struct pvio_dev_config cfg = { .num_queues = 1, .max_tags = 64 };
+	ck_assert_int_eq(pvio_dev_configure(dev, &cfg), 0);
+	int32_t st;
+	ck_assert_int_eq(submit_wait(dev, 0, &r, &st), 0);
+	ck_assert_int_eq(st, 0);
+
+	/* a host that keeps requests: quiesce gives up at the deadline and
+	 * closes the channel so the host stops */
+	f->hold = true;
+	ck_assert_int_eq(dev->ops->blk->enqueue(dev, 0, &r), 0);
+	dev->ops->blk->kick(dev, 0);
+	ck_assert_int_eq(dev->ops->quiesce(dev), 0);
+	ck_assert_int_eq(pvio_dev_state(dev, NULL), PVIO_DEV_STOPPED);
+	ck_assert_uint_eq(f->closes, 1);
+	ck_assert_int_eq(dev->ops->blk->reap(dev, 0, c, 8), 0);
+	dev->ops->close(dev);
+}
+END_TEST
+
 START_TEST(blk_silent_host)
 {
 	struct fh *f = new_host();
@@ -1579,6 +1628,30 @@ START_TEST(net_multiqueue)
 }
 END_TEST
 
+START_TEST(net_quiesce)
+{
+	struct fh *f = new_host();
+	pvio_dev *dev = open_net(f, 1, 0);
+	uint8_t *fr = pvio_dma_alloc(ctx, 4096, 4096);
+	make_frame(fr, 1200, 5);
+	f->hold = true;
+	ck_assert_int_eq(send_frame(dev, 0, fr, 1200, 7, 0), 0);
+	f->hold = false;
+	ck_assert_int_eq(dev->ops->quiesce(dev), 0);
+	ck_assert_uint_eq(f->filter, 0); /* receiving stopped */
+	uint32_t tags[4];
+	ck_assert_int_eq(dev->ops->net->tx_reap(dev, 0, tags, 4), 1);
+	ck_assert_uint_eq(tags[0], 7);
+	ck_assert_int_eq(send_frame(dev, 0, fr, 100, 8, 0), -EIO);
+	struct pvio_dev_config cfg = { .num_queues = 1, .max_tags = 64 };
+	ck_assert_int_eq(pvio_dev_configure(dev, &cfg), 0);
+	ck_assert_uint_eq(f->filter, 0xd);
+	ck_assert_int_eq(send_frame(dev, 0, fr, 100, 9, 0), 0);
+	dev->ops->close(dev);
+	ck_assert_uint_eq(f->xfers_out, 0);
+}
+END_TEST
+
 START_TEST(net_rescind)
 {
 	struct fh *f = new_host();
@@ -1609,6 +1682,7 @@ int main(void)
 	tcase_add_test(b, blk_medium_error);
 	tcase_add_test(b, blk_hostile_completions);
 	tcase_add_test(b, blk_rescind_during_io);
+	tcase_add_test(b, blk_quiesce);
 	tcase_add_test(b, blk_silent_host);
 	tcase_add_test(b, blk_multiqueue);
 	suite_add_tcase(s, b);
@@ -1624,6 +1698,7 @@ int main(void)
 	tcase_add_test(n, net_rx_waits_for_buffers);
 	tcase_add_test(n, net_hostile_rndis);
 	tcase_add_test(n, net_multiqueue);
+	tcase_add_test(n, net_quiesce);
 	tcase_add_test(n, net_rescind);
 	suite_add_tcase(s, n);
 	SRunner *sr = srunner_create(s);
