@@ -156,8 +156,7 @@ static int flush_acks(struct netq *q, struct pvio_queue_stats *st)
 	return 0;
 }
 
-/* Reply to a host KEEPALIVE (only the control page is used, so only
- * on the control path; on the data path it is counted and dropped). */
+/* Reply to a host KEEPALIVE (below). */
 static void keepalive_reply(struct vmbus_net *n, struct netq *q,
 			    uint32_t req_id);
 
@@ -590,7 +589,6 @@ static void keepalive_reply(struct vmbus_net *n, struct netq *q,
 		q->acks_unkicked = true; /* published with the acks */
 		n->keepalives++;
 	}
-	(void)n;
 }
 
 static int rndis_query(struct vmbus_net *n, uint32_t oid, const void *in,
