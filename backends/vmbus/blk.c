@@ -567,12 +567,18 @@ static int evaluate(struct vmbus_blk *b, struct blkq *q, struct blk_slot *s,
 			}
 			if (log) {
 				q->logged++;
+				uint64_t lba = 0;
+				for (int i = 2; i < 10; i++)
+					lba = lba << 8 | cdb[i];
 				pvio_log(dev->ctx, PVIO_LOG_WARN,
-					 "%s: %s failed: sense key 0x%x (%s), "
-					 "ASC 0x%02x ASCQ 0x%02x",
-					 b->vd.name, vmbus_scsi_cdb_name(cdb), se.key,
-					 vmbus_scsi_sense_key_name(se.key), se.asc,
-					 se.ascq);
+					 "%s: %s at LBA %llu failed: sense key "
+					 "0x%x (%s), ASC 0x%02x ASCQ 0x%02x",
+					 b->vd.name, vmbus_scsi_cdb_name(cdb),
+					 (unsigned long long)(s->op <=
+								PVIO_BLK_OP_WRITE
+							? lba : 0),
+					 se.key, vmbus_scsi_sense_key_name(se.key),
+					 se.asc, se.ascq);
 			}
 			if (se.key == SENSE_DATA_PROTECT)
 				return -EROFS;
