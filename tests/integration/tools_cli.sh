@@ -85,6 +85,18 @@ expect 1 "^pvio info: cannot open 'no-colon-at-all': unknown address type" \
 expect 1 "^pvio info: cannot open 'nosuch:x': unknown address type" \
 	"$PVIO" info --json nosuch:x
 
+# ---- back ends in this build: a host that is not there is one line
+# naming where pvio looked
+for scheme in $("$PVIO" --version | sed -n 's/.*(device addresses: \(.*\))$/\1/p' | tr -d ','); do
+	case $scheme in
+	vhost-user) addr="vhost-user:$tmp/none.sock?class=blk" ;;
+	sim-hyperv) addr="sim-hyperv:$tmp/none.sock/storvsc0" ;;
+	sim-xen) addr="sim-xen:$tmp/none.sock/vbd/0" ;;
+	*) continue ;;
+	esac
+	expect 1 "^pvio info: .*$tmp/none.sock" "$PVIO" info "$addr"
+done
+
 # ---- pvio sim
 expect 2 '^pvio sim: expected a KIND of simulated host \(.*ctl\); run `pvio sim --help`$' "$PVIO" sim
 expect 2 "^pvio sim: unknown simulated host 'nosuch'" "$PVIO" sim nosuch
