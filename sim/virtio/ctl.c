@@ -150,11 +150,13 @@ static void stats_dev(struct out *o, struct svirtio_dev *d)
 	if (d->kind == SVIRTIO_NET) {
 		const struct svirtio_net *n = &d->u.net;
 		put(o, "  tx_frames %llu tx_bytes %llu rx_frames %llu rx_bytes %llu "
-		       "drop_link %llu drop_norx %llu drop_bad %llu drop_full %llu\n",
+		       "tx_csum %llu drop_link %llu drop_norx %llu drop_bad %llu "
+		       "drop_full %llu\n",
 		    (unsigned long long)n->tx_frames,
 		    (unsigned long long)n->tx_bytes,
 		    (unsigned long long)n->rx_frames,
 		    (unsigned long long)n->rx_bytes,
+		    (unsigned long long)n->tx_csum,
 		    (unsigned long long)n->drop_link,
 		    (unsigned long long)n->drop_norx,
 		    (unsigned long long)n->drop_bad,

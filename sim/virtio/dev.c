@@ -237,9 +237,7 @@ static void push_one(struct svirtio_vq *vq, const struct svirtio_done *p)
 	f->last_id = p->id;
 	f->have_last_id = true;
 	vq->inflight[p->id / 64] &= ~(1ull << (p->id % 64));
-	if (vq->packed)
-		id &= 0xffff;
-	svirtio_vq_push(vq, (uint16_t)id, p->ndesc, len, p->wrote);
+	svirtio_vq_push_raw(vq, id, p->ndesc, len, p->wrote);
 }
 
 void svirtio_complete_ready(struct svirtio_vq *vq)

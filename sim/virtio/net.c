@@ -450,8 +450,10 @@ unsigned svirtio_net_handle(struct svirtio_vq *vq, unsigned budget)
 					 d->name, vq->index, e->id, why);
 		} else {
 			svirtio_iov_copy_from(e->seg, e->nout, hl, n->frame, len);
-			if (cs.partial)
+			if (cs.partial) {
 				csum_complete(n->frame, len, &cs);
+				n->tx_csum++;
+			}
 			if (forward(d, pair, len, &cs) == -ENOBUFS) {
 				svirtio_vq_unpop(vq, e->id, e->ndesc);
 				vq->blocked = true;

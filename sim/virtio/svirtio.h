@@ -492,6 +492,7 @@ struct svirtio_net {
 	uint8_t *frame;                /* one frame being switched */
 	struct svirtio_elem *rxe;      /* scratch: first and further RX buffers */
 	uint64_t rx_frames, tx_frames, rx_bytes, tx_bytes;
+	uint64_t tx_csum;              /* frames sent with NEEDS_CSUM */
 	uint64_t drop_link, drop_norx, drop_bad, drop_full;
 };
 
@@ -584,9 +585,14 @@ bool svirtio_vq_has_avail(struct svirtio_vq *vq);
 void svirtio_vq_kicks_off(struct svirtio_vq *vq);
 /* Re-enable kicks; true if more buffers arrived meanwhile. */
 bool svirtio_vq_kicks_on(struct svirtio_vq *vq);
-/* Write one used entry (not yet published for split rings). */
+/* The device is done with buffer id: write its used entry (published by
+ * svirtio_vq_flush for split rings). */
 void svirtio_vq_push(struct svirtio_vq *vq, uint16_t id, uint16_t ndesc,
 		     uint32_t len, bool wrote);
+/* Write a used entry naming `id` without touching the in-flight marks
+ * (fault injection writes ids the driver never gave). */
+void svirtio_vq_push_raw(struct svirtio_vq *vq, uint32_t id, uint16_t ndesc,
+			 uint32_t len, bool wrote);
 /* Publish pushed entries and signal the driver unless it suppressed it. */
 void svirtio_vq_flush(struct svirtio_vq *vq);
 void svirtio_vq_fail(struct svirtio_vq *vq, const char *fmt, ...)

@@ -600,6 +600,14 @@ bool svirtio_vq_kicks_on(struct svirtio_vq *vq)
 void svirtio_vq_push(struct svirtio_vq *vq, uint16_t id, uint16_t ndesc,
 		     uint32_t len, bool wrote)
 {
+	if (id < vq->num)
+		set_inflight(vq, id, false);
+	svirtio_vq_push_raw(vq, id, ndesc, len, wrote);
+}
+
+void svirtio_vq_push_raw(struct svirtio_vq *vq, uint32_t id, uint16_t ndesc,
+			 uint32_t len, bool wrote)
+{
 	if (!vq->packed) {
 		uint8_t *u = vq->used + SVIRTIO_USED_RING +
 			     8u * (vq->used_idx & (vq->num - 1));
@@ -613,7 +621,7 @@ void svirtio_vq_push(struct svirtio_vq *vq, uint16_t id, uint16_t ndesc,
 					       : 0;
 		if (wrote)
 			flags |= SVIRTIO_DESC_F_WRITE;
-		st16(&pd->id, id);
+		st16(&pd->id, (uint16_t)id);
 		st32(&pd->len, len);
 		wmb();   /* id and len before the flags that publish them */
 		st16(&pd->flags, flags);
