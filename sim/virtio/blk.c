@@ -181,7 +181,7 @@ __attribute__((format(printf, 3, 4))) static uint8_t bad(struct req *r,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	svirtio_complain(d, SVIRTIO_RL_REQ, "%s: queue %u: request %u (type %u): "
+	svirtio_complain_key(d, fmt, "%s: queue %u: request %u (type %u): "
 					    "%s -> %s", d->name, r->vq->index,
 			 r->e->id, r->type, why,
 			 status == SVIRTIO_BLK_S_UNSUPP ? "UNSUPP" : "IOERR");
@@ -235,7 +235,7 @@ static uint8_t do_rw(struct req *r, bool write)
 		      : build_iov(b, e->seg + e->nout, e->nin, 0, len);
 	int rc = rw_all(b->fd, b->iov, n, (off_t)(r->sector * 512), write);
 	if (rc < 0) {
-		svirtio_complain(d, SVIRTIO_RL_IO, "%s: %s of %u bytes at sector "
+		svirtio_complain(d, "%s: %s of %u bytes at sector "
 						   "%llu in %s failed: %s",
 				 d->name, write ? "write" : "read", len,
 				 (unsigned long long)r->sector, b->image,
@@ -344,8 +344,7 @@ static uint8_t do_segments(struct req *r, bool wz)
 				rc = 0;   /* discard is only a hint */
 		}
 		if (rc < 0) {
-			svirtio_complain(d, SVIRTIO_RL_IO,
-					 "%s: %s of %llu bytes at %llu in %s "
+			svirtio_complain(d, "%s: %s of %llu bytes at %llu in %s "
 					 "failed: %s", d->name, what,
 					 (unsigned long long)len,
 					 (unsigned long long)off, b->image,
@@ -376,7 +375,7 @@ static uint8_t execute(struct req *r)
 				   (unsigned long long)r->sector, r->data_out,
 				   r->data_in);
 		if (fdatasync(b->fd) < 0) {
-			svirtio_complain(d, SVIRTIO_RL_IO, "%s: fdatasync of %s "
+			svirtio_complain(d, "%s: fdatasync of %s "
 							   "failed: %s",
 					 d->name, b->image, strerror(errno));
 			return SVIRTIO_BLK_S_IOERR;

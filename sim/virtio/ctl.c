@@ -275,8 +275,10 @@ int svirtio_ctl_exec(struct svirtio_host *h, char *cmd, char *outbuf,
 			put(&o, "ioerr: %s is not a block device\n", d->name);
 			return -EINVAL;
 		}
-		if (on_off(a, &b) == 0)
-			d->f.ioerr = b ? ~0u : 0;
+		if (a && !strcmp(a, "on"))
+			d->f.ioerr = ~0u;
+		else if (a && !strcmp(a, "off"))
+			d->f.ioerr = 0;
 		else if (parse_uint(a, UINT_MAX - 1, &v) == 0)
 			d->f.ioerr = v;
 		else

@@ -20,19 +20,30 @@
 
 #include "virtio/svirtio.h"
 
-void svirtio_complain(struct svirtio_dev *d, enum svirtio_rl cls,
-		      const char *fmt, ...)
+void svirtio_complain_key(struct svirtio_dev *d, const void *key,
+			  const char *fmt, ...)
 {
-	struct svirtio_ratelimit *rl = &d->rl[cls];
+	struct svirtio_ratelimit *rl = NULL, *oldest = &d->rl[0];
 	uint64_t now = sim_now_ns();
 	char line[400];
 	va_list ap;
 
+	for (unsigned i = 0; i < SVIRTIO_RL_SLOTS && !rl; i++) {
+		if (d->rl[i].key == key)
+			rl = &d->rl[i];
+		else if (d->rl[i].window < oldest->window)
+			oldest = &d->rl[i];
+	}
+	if (!rl) {
+		rl = oldest;
+		memset(rl, 0, sizeof(*rl));
+		rl->key = key;
+	}
 	if (now - rl->window >= 1000000000ull) {
 		rl->window = now;
 		rl->printed = 0;
 	}
-	if (rl->printed >= 5) {
+	if (rl->printed >= 3) {
 		rl->suppressed++;
 		return;
 	}

@@ -157,8 +157,7 @@ static int fill(struct svirtio_dev *t, struct svirtio_vq *vq,
 				svirtio_vq_unpop(vq, rec[nb - 1].id,
 						 rec[nb - 1].ndesc);
 			if (r == -2)
-				svirtio_complain(t, SVIRTIO_RL_FRAME,
-						 "%s: a %u-byte frame needs more "
+				svirtio_complain(t, "%s: a %u-byte frame needs more "
 						 "than %u RX buffers; dropped",
 						 t->name, len, SVIRTIO_MAX_RXBUFS);
 			return r == 0 ? 0 : -1;
@@ -394,8 +393,7 @@ static unsigned ctrl_handle(struct svirtio_vq *vq, unsigned budget)
 			}
 		}
 		if (ack != SVIRTIO_NET_OK)
-			svirtio_complain(d, SVIRTIO_RL_FRAME,
-					 "%s: control command class %u cmd %u "
+			svirtio_complain(d, "%s: control command class %u cmd %u "
 					 "(%u bytes) refused", d->name, cmd[0],
 					 cmd[1], e->out_len);
 		svirtio_iov_copy_to(e->seg + e->nout, e->nin, 0, &ack, 1);
@@ -445,8 +443,7 @@ unsigned svirtio_net_handle(struct svirtio_vq *vq, unsigned budget)
 		} else if (why) {
 			n->drop_bad++;
 			vq->st.drops++;
-			svirtio_complain(d, SVIRTIO_RL_FRAME,
-					 "%s: queue %u: TX buffer %u dropped: %s",
+			svirtio_complain(d, "%s: queue %u: TX buffer %u dropped: %s",
 					 d->name, vq->index, e->id, why);
 		} else {
 			svirtio_iov_copy_from(e->seg, e->nout, hl, n->frame, len);

@@ -432,16 +432,11 @@ struct svirtio_vq {
 /* ---------------------------------------------------------------- device */
 enum svirtio_kind { SVIRTIO_BLK, SVIRTIO_NET };
 
-enum svirtio_rl {                /* rate-limited complaint classes */
-	SVIRTIO_RL_MSG,          /* vhost-user message refused */
-	SVIRTIO_RL_RING,         /* ring structure broken */
-	SVIRTIO_RL_REQ,          /* bad blk request */
-	SVIRTIO_RL_FRAME,        /* bad or dropped net frame */
-	SVIRTIO_RL_IO,           /* image file I/O error */
-	SVIRTIO_RL_MAX
-};
-
+/* Complaints about what a front end does are rate limited per cause (the
+ * format string of the message): a few lines a second each. */
+#define SVIRTIO_RL_SLOTS 32
 struct svirtio_ratelimit {
+	const void *key;
 	uint64_t window;
 	unsigned printed;
 	unsigned suppressed;
@@ -523,7 +518,7 @@ struct svirtio_dev {
 	struct svirtio_mem mem;
 	struct svirtio_vq vq[SVIRTIO_MAX_VQS];
 	struct svirtio_faults f;
-	struct svirtio_ratelimit rl[SVIRTIO_RL_MAX];
+	struct svirtio_ratelimit rl[SVIRTIO_RL_SLOTS];
 	struct svirtio_elem *elem;  /* scratch buffer for one request */
 	char broken_reason[200];
 
@@ -617,8 +612,11 @@ void svirtio_complete_ready(struct svirtio_vq *vq);
 /* Push everything pending now (hang: discard). */
 void svirtio_complete_all(struct svirtio_vq *vq, bool discard);
 void svirtio_kick_cb(struct sim_loop *loop, int fd, uint32_t events, void *arg);
-void svirtio_complain(struct svirtio_dev *d, enum svirtio_rl cls,
-		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void svirtio_complain_key(struct svirtio_dev *d, const void *key,
+			  const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define svirtio_complain(d, fmt, ...) \
+	svirtio_complain_key(d, fmt, fmt, ##__VA_ARGS__)
 /* Device became (un)ready: start/stop processing of all queues. */
 void svirtio_dev_kick_all(struct svirtio_dev *d);
 /* Tell the front end the config space changed (if it can hear it). */

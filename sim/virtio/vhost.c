@@ -183,6 +183,7 @@ struct ctx {
 	int *fds;
 	int nfds;
 	char why[240];
+	const char *key;      /* the cause, for rate-limited logging */
 	bool replied;
 };
 
@@ -190,6 +191,7 @@ __attribute__((format(printf, 2, 3))) static int refuse(struct ctx *c,
 							const char *fmt, ...)
 {
 	va_list ap;
+	c->key = fmt;
 	va_start(ap, fmt);
 	vsnprintf(c->why, sizeof(c->why), fmt, ap);
 	va_end(ap);
@@ -382,8 +384,7 @@ static int h_set_status(struct ctx *c)
 	if ((s & SVIRTIO_S_FEATURES_OK) && !(old & SVIRTIO_S_FEATURES_OK)) {
 		char why[120];
 		if (!features_ok(d, why, sizeof(why))) {
-			svirtio_complain(d, SVIRTIO_RL_MSG,
-					 "%s: FEATURES_OK refused: %s", d->name,
+			svirtio_complain(d, "%s: FEATURES_OK refused: %s", d->name,
 					 why);
 			s &= (uint8_t)~SVIRTIO_S_FEATURES_OK;
 		}
@@ -418,8 +419,7 @@ static int h_get_config(struct ctx *c)
 	len = c->d->kind == SVIRTIO_BLK ? svirtio_blk_config(c->d, buf)
 					: svirtio_net_config(c->d, buf);
 	if (cfg->offset > len || cfg->size > len - cfg->offset) {
-		svirtio_complain(c->d, SVIRTIO_RL_MSG,
-				 "%s: GET_CONFIG of %u bytes at %u is outside "
+		svirtio_complain(c->d, "%s: GET_CONFIG of %u bytes at %u is outside "
 				 "the %zu-byte config space", c->d->name,
 				 cfg->size, cfg->offset, len);
 		return do_reply(c, NULL, 0);   /* size 0: the spec's error */
@@ -673,12 +673,24 @@ static int handle(struct ctx *c)
 		      req_name(m->hdr.request), m->hdr.request);
 }
 
+__attribute__((format(printf, 3, 4))) static void set_why(char *why,
+							  const char **key,
+							  const char *fmt, ...)
+{
+	va_list ap;
+	*key = fmt;
+	va_start(ap, fmt);
+	vsnprintf(why, 300, fmt, ap);
+	va_end(ap);
+}
+
 static void on_msg(struct sim_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct svirtio_dev *d = arg;
 	struct svu_msg m;
 	int fds[SVU_MAX_FDS], nfds = 0, more = 0;
 	char why[300];
+	const char *key = NULL;
 	(void)loop;
 	(void)events;
 
@@ -689,22 +701,22 @@ static void on_msg(struct sim_loop *loop, int fd, uint32_t events, void *arg)
 		return;
 	}
 	if (n < 0) {
-		snprintf(why, sizeof(why), "cannot read a message: %s",
-			 n == -EAGAIN ? "timed out mid-message"
-				      : strerror((int)-n));
+		set_why(why, &key, "cannot read a message: %s",
+			n == -EAGAIN ? "timed out mid-message"
+				     : strerror((int)-n));
 		goto drop;
 	}
 	if ((m.hdr.flags & SVU_FLAG_VERSION_MASK) != SVU_VERSION ||
 	    (m.hdr.flags & SVU_FLAG_REPLY)) {
-		snprintf(why, sizeof(why),
-			 "message %u has flags 0x%x (version must be 1, no "
-			 "reply bit)", m.hdr.request, m.hdr.flags);
+		set_why(why, &key,
+			"message %u has flags 0x%x (version must be 1, no "
+			"reply bit)", m.hdr.request, m.hdr.flags);
 		goto drop;
 	}
 	if (m.hdr.size > SVU_MAX_PAYLOAD) {
-		snprintf(why, sizeof(why),
-			 "message %u announces a %u-byte payload (at most %u)",
-			 m.hdr.request, m.hdr.size, SVU_MAX_PAYLOAD);
+		set_why(why, &key,
+			"message %u announces a %u-byte payload (at most %u)",
+			m.hdr.request, m.hdr.size, SVU_MAX_PAYLOAD);
 		goto drop;
 	}
 	if (m.hdr.size) {
@@ -712,11 +724,11 @@ static void on_msg(struct sim_loop *loop, int fd, uint32_t events, void *arg)
 				 SVU_MAX_FDS - nfds, &more);
 		nfds += more;
 		if (n <= 0) {
-			snprintf(why, sizeof(why),
-				 "message %u is truncated (%s)", m.hdr.request,
-				 n == 0 ? "connection closed"
-					: n == -EAGAIN ? "timed out"
-						       : strerror((int)-n));
+			set_why(why, &key, "message %u is truncated (%s)",
+				m.hdr.request,
+				n == 0 ? "connection closed"
+				: n == -EAGAIN ? "timed out"
+					       : strerror((int)-n));
 			goto drop;
 		}
 	}
@@ -732,12 +744,11 @@ static void on_msg(struct sim_loop *loop, int fd, uint32_t events, void *arg)
 	if (d->sock < 0)
 		return;
 	if (r < 0) {
-		if (c.replied || !ack) {
-			snprintf(why, sizeof(why), "%s", c.why);
+		key = c.key;
+		snprintf(why, sizeof(why), "%s", c.why);
+		if (c.replied || !ack)
 			goto drop_nofds;
-		}
-		svirtio_complain(d, SVIRTIO_RL_MSG, "%s: refused: %s", d->name,
-				 c.why);
+		svirtio_complain_key(d, key, "%s: refused: %s", d->name, c.why);
 		if (reply_u64(d, &m, 1) < 0)
 			svirtio_dev_disconnect(d, "cannot send a reply");
 		return;
@@ -750,8 +761,8 @@ drop:
 	for (int i = 0; i < nfds; i++)
 		close_fd(&fds[i]);
 drop_nofds:
-	svirtio_complain(d, SVIRTIO_RL_MSG, "%s: closing the connection: %s",
-			 d->name, why);
+	svirtio_complain_key(d, key, "%s: closing the connection: %s", d->name,
+			     why);
 	svirtio_dev_disconnect(d, why);
 }
 
@@ -764,8 +775,7 @@ static void on_accept(struct sim_loop *loop, int fd, uint32_t events,
 	if (c < 0)
 		return;
 	if (d->sock >= 0) {
-		svirtio_complain(d, SVIRTIO_RL_MSG,
-				 "%s: refusing a second front end on %s while "
+		svirtio_complain(d, "%s: refusing a second front end on %s while "
 				 "one is connected", d->name, d->path);
 		close(c);
 		return;

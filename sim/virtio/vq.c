@@ -58,9 +58,9 @@ void svirtio_vq_fail(struct svirtio_vq *vq, const char *fmt, ...)
 	if (!d->broken_reason[0])
 		snprintf(d->broken_reason, sizeof(d->broken_reason),
 			 "queue %u: %s", vq->index, why);
-	svirtio_complain(d, SVIRTIO_RL_RING,
-			 "%s: queue %u: %s; the queue is stopped until the "
-			 "front end resets it",
+	svirtio_complain_key(d, fmt,
+			     "%s: queue %u: %s; the queue is stopped until the "
+			     "front end resets it",
 			 d->name, vq->index, why);
 	if (vq->err_fd >= 0)
 		sim_eventfd_signal(vq->err_fd);
