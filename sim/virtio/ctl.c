@@ -149,7 +149,7 @@ static void stats_dev(struct out *o, struct svirtio_dev *d)
 	put(o, "%s\n", d->name);
 	if (d->kind == SVIRTIO_NET) {
 		const struct svirtio_net *n = &d->u.net;
-		put(o, "  tx_frames %llu tx_bytes %llu rx_frames %llu rx_bytes %llu "
+		put(o, "  net tx_frames %llu tx_bytes %llu rx_frames %llu rx_bytes %llu "
 		       "tx_csum %llu drop_link %llu drop_norx %llu drop_bad %llu "
 		       "drop_full %llu\n",
 		    (unsigned long long)n->tx_frames,

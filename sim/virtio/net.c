@@ -316,51 +316,45 @@ void svirtio_net_rx_kicked(struct svirtio_dev *d)
 	}
 }
 
-/* Why a TX frame is unacceptable, or NULL. */
+/* Why a TX frame is unacceptable: NULL if it is fine, else the cause (a
+ * format string, the key of the rate-limited log line) with the reason
+ * spelled out in why. */
+#define REFUSE(...)                                                            \
+	do {                                                                   \
+		snprintf(why, whylen, __VA_ARGS__);                            \
+		return SVIRTIO_FIRST(__VA_ARGS__, 0);                          \
+	} while (0)
+#define SVIRTIO_FIRST(a, ...) a
 static const char *check_tx(struct svirtio_dev *d,
 			    const struct svirtio_net_hdr *h, uint32_t len,
 			    struct csum *cs, char *why, size_t whylen)
 {
 	uint32_t max = (uint32_t)d->u.net.mtu + ETH_HLEN + 4;
 
-	if (h->flags & ~SVIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		snprintf(why, whylen, "header flags 0x%x", h->flags);
-		return why;
-	}
-	if (h->gso_type != SVIRTIO_NET_HDR_GSO_NONE) {
-		snprintf(why, whylen,
-			 "gso_type %u but no host segmentation offload was "
-			 "offered", h->gso_type);
-		return why;
-	}
-	if (len < ETH_HLEN) {
-		snprintf(why, whylen, "a %u-byte frame is too short", len);
-		return why;
-	}
-	if (len > max) {
-		snprintf(why, whylen, "a %u-byte frame exceeds MTU %u",
-			 len, d->u.net.mtu);
-		return why;
-	}
 	cs->partial = false;
+	if (h->flags & ~SVIRTIO_NET_HDR_F_NEEDS_CSUM)
+		REFUSE("header flags 0x%x", h->flags);
+	if (h->gso_type != SVIRTIO_NET_HDR_GSO_NONE)
+		REFUSE("gso_type %u but no host segmentation offload was offered",
+		       h->gso_type);
+	if (len < ETH_HLEN)
+		REFUSE("a %u-byte frame is too short", len);
+	if (len > max)
+		REFUSE("a %u-byte frame exceeds MTU %u", len, d->u.net.mtu);
 	if (h->flags & SVIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		if (!svirtio_has(d->acked, SVIRTIO_NET_F_CSUM)) {
-			snprintf(why, whylen,
-				 "NEEDS_CSUM but CSUM was not negotiated");
-			return why;
-		}
+		if (!svirtio_has(d->acked, SVIRTIO_NET_F_CSUM))
+			REFUSE("NEEDS_CSUM but CSUM was not negotiated");
 		cs->start = le16toh(h->csum_start);
 		cs->offset = le16toh(h->csum_offset);
-		if ((uint32_t)cs->start + cs->offset + 2 > len) {
-			snprintf(why, whylen,
-				 "checksum at %u+%u lies outside the %u-byte "
-				 "frame", cs->start, cs->offset, len);
-			return why;
-		}
+		if ((uint32_t)cs->start + cs->offset + 2 > len)
+			REFUSE("checksum at %u+%u lies outside the %u-byte frame",
+			       cs->start, cs->offset, len);
 		cs->partial = true;
 	}
 	return NULL;
 }
+#undef REFUSE
+#undef SVIRTIO_FIRST
 
 static unsigned ctrl_handle(struct svirtio_vq *vq, unsigned budget)
 {
@@ -443,8 +437,9 @@ unsigned svirtio_net_handle(struct svirtio_vq *vq, unsigned budget)
 		} else if (why) {
 			n->drop_bad++;
 			vq->st.drops++;
-			svirtio_complain(d, "%s: queue %u: TX buffer %u dropped: %s",
-					 d->name, vq->index, e->id, why);
+			svirtio_complain_key(d, why,
+					     "%s: queue %u: TX buffer %u dropped: %s",
+					     d->name, vq->index, e->id, whyb);
 		} else {
 			svirtio_iov_copy_from(e->seg, e->nout, hl, n->frame, len);
 			if (cs.partial) {
