@@ -776,6 +776,7 @@ int main(void)
 	Suite *s = suite_create("simvirtio_blk");
 	TCase *tc = tcase_create("blk");
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, svt_suite_setup, svt_suite_teardown);
 	tcase_add_test(tc, negotiation_and_config);
 	tcase_add_test(tc, io_split_event_idx);
 	tcase_add_test(tc, io_split_indirect);

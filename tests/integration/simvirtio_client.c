@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -28,10 +30,37 @@ static uint64_t now_ms(void)
 }
 
 /* ---------------------------------------------------------------- process */
-/* Processes and directories to clean up at exit, also when a test fails
- * half-way (Check ends the test process with exit()). */
+/* Processes and directories to clean up at exit.  A test that fails
+ * ends with _exit() (Check), so no atexit handler runs then: the host
+ * dies with its parent (PR_SET_PDEATHSIG) and the suite's directory,
+ * holding every test's, goes in svt_suite_teardown in the runner. */
 static pid_t live_pid[8];
 static char live_dir[8][64];
+static char suite_dir[40];
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void svt_suite_setup(void)
+{
+	snprintf(suite_dir, sizeof(suite_dir), "/tmp/simvirtio-XXXXXX");
+	if (!mkdtemp(suite_dir))
+		suite_dir[0] = 0;
+}
+
+void svt_suite_teardown(void)
+{
+	if (suite_dir[0])
+		nftw(suite_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	suite_dir[0] = 0;
+}
 
 /* remove the temporary directory and what is in it */
 static void remove_dir(const char *dir)
@@ -96,7 +125,8 @@ int svt_sim_start(struct svt_sim *s, int nready, const char *const *args)
 	int p[2], n = 0;
 
 	memset(s, 0, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "/tmp/simvirtio-XXXXXX");
+	snprintf(s->dir, sizeof(s->dir), "%s/XXXXXX",
+		 suite_dir[0] ? suite_dir : "/tmp");
 	if (!mkdtemp(s->dir))
 		return -1;
 	snprintf(s->log, sizeof(s->log), "%s/sim.log", s->dir);

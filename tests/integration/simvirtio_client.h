@@ -59,6 +59,12 @@ struct svt_sim {
 	char log[96];         /* its stderr */
 };
 
+/* Unchecked fixture of a test case (runs in the runner process): one
+ * temporary directory for all the tests' directories, removed at the end
+ * even when tests failed. */
+void svt_suite_setup(void);
+void svt_suite_teardown(void);
+
 /* Start `$PVIO sim virtio ARGS...` (args NULL-terminated; "@" in an
  * argument is replaced by the temporary directory) and wait for nready
  * "ready on" lines.  0 or -1. */

@@ -570,6 +570,7 @@ int main(void)
 	Suite *s = suite_create("simvirtio_net");
 	TCase *tc = tcase_create("net");
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, svt_suite_setup, svt_suite_teardown);
 	tcase_add_test(tc, config_and_reflect);
 	tcase_add_test(tc, merged_rx_buffers);
 	tcase_add_test(tc, checksum_offload);
