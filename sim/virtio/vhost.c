@@ -17,6 +17,7 @@
  * single-threaded host never hangs on it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -775,10 +776,20 @@ static void on_accept(struct sim_loop *loop, int fd, uint32_t events,
 	if (c < 0)
 		return;
 	if (d->sock >= 0) {
-		svirtio_complain(d, "%s: refusing a second front end on %s while "
-				 "one is connected", d->name, d->path);
-		close(c);
-		return;
+		/* A front end that closed and connected again at once: its
+		 * EOF may still be queued behind this accept. */
+		struct pollfd pf = { d->sock, POLLRDHUP, 0 };
+		if (poll(&pf, 1, 0) == 1 &&
+		    (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+			svirtio_dev_disconnect(d, "the front end closed the "
+						  "connection");
+		} else {
+			svirtio_complain(d, "%s: refusing a second front end on "
+					    "%s while one is connected",
+					 d->name, d->path);
+			close(c);
+			return;
+		}
 	}
 	struct timeval tv = { MSG_TIMEOUT_S, 0 };
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
