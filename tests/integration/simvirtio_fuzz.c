@@ -290,6 +290,111 @@ START_TEST(random_packed_rings)
 }
 END_TEST
 
+/* the net model: random RX buffers and TX frames with random headers */
+static void net_round(struct svt_vu *v, struct svt_q *rx, struct svt_q *tx)
+{
+	uint8_t *area = v->mem + v->memsize / 2;
+	size_t room = v->memsize / 2 - 70000;
+	unsigned nrx = (unsigned)(rnd() % 4), ntx = 1 + (unsigned)(rnd() % 3);
+	for (unsigned i = 0; i < nrx; i++) {
+		struct svt_buf b[2];
+		unsigned n = 1 + (unsigned)(rnd() % 2);
+		for (unsigned k = 0; k < n; k++)
+			b[k] = (struct svt_buf){ area + rnd() % room,
+						 (uint32_t)(rnd() % 2100),
+						 rnd() % 16 != 0 };
+		svt_q_add(rx, b, n, rnd() % 4 == 0);
+	}
+	for (unsigned i = 0; i < ntx; i++) {
+		uint8_t *h = area + rnd() % room;
+		for (int k = 0; k < 12; k++)
+			h[k] = rnd() % 3 ? 0 : (uint8_t)rnd();
+		struct svt_buf b[2] = {
+			{ h, 12, rnd() % 32 == 0 },
+			{ area + rnd() % room, (uint32_t)(rnd() % 1600), false },
+		};
+		svt_q_add(tx, b, 2, rnd() % 4 == 0);
+	}
+	svt_q_kick(rx);
+}
+
+static void setup_net(struct svt_vu *v, struct svt_q *rx, struct svt_q *tx)
+{
+	ck_assert_int_eq(svt_q_setup(v, rx, 0, QSIZE), 0);
+	ck_assert_int_eq(svt_q_setup(v, tx, 1, QSIZE), 0);
+	ck_assert_int_eq(svt_vu_set_u64(v, VU_SET_STATUS,
+					VIRTIO_CONFIG_S_FEATURES_OK |
+						VIRTIO_CONFIG_S_DRIVER_OK,
+					true), 0);
+}
+
+static void fuzz_net(bool packed, bool mrg)
+{
+	struct svt_sim s;
+	char sock[128], ctl[128];
+	struct svt_vu v;
+	struct svt_q rx, tx;
+	const char *args[] = { "--net", "@/n.sock,mtu=1500", "--ctl", "@/ctl.sock",
+			       NULL };
+	rng_state = 0x5eed0010 + packed * 2 + mrg;
+	ck_assert_int_eq(svt_sim_start(&s, 1, args), 0);
+	svt_path(&s, "n.sock", sock, sizeof(sock));
+	svt_path(&s, "ctl.sock", ctl, sizeof(ctl));
+	ck_assert_int_eq(svt_vu_connect(&v, sock), 0);
+	uint64_t want = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_INDIRECT_DESC |
+			1ull << VIRTIO_RING_F_EVENT_IDX | 1ull << 0 /* CSUM */ |
+			(rnd() % 2 ? 1ull << 1 : 0) /* GUEST_CSUM */ |
+			(packed ? 1ull << VIRTIO_F_RING_PACKED : 0) |
+			(mrg ? 1ull << 15 /* MRG_RXBUF */ : 0);
+	ck_assert_int_eq(svt_vu_negotiate(&v, want,
+					  1ull << VU_PF_REPLY_ACK | 1ull << VU_PF_STATUS,
+					  4u << 20), 0);
+	size_t rings = v.bump;
+	setup_net(&v, &rx, &tx);
+	long long kicks = 0;
+	for (int round = 0; round < 300; round++) {
+		net_round(&v, &rx, &tx);
+		svt_q_kick(&tx);
+		for (int i = 0; i < 1000 && svt_stat(ctl, "net0", "vq1", "kicks") <= kicks;
+		     i++)
+			poll(NULL, 0, 5);
+		kicks = svt_stat(ctl, "net0", "vq1", "kicks");
+		uint32_t id, len;
+		while (svt_q_get(&rx, &id, &len) || svt_q_get(&tx, &id, &len))
+			;
+		uint64_t st;
+		ck_assert_int_eq(svt_vu_get_u64(&v, VU_GET_STATUS, &st), 0);
+		if (st & VIRTIO_CONFIG_S_NEEDS_RESET || round % 23 == 22) {
+			ck_assert_int_eq(svt_vu_set_u64(&v, VU_SET_STATUS, 0, true), 0);
+			close(rx.kick);
+			close(rx.call);
+			close(tx.kick);
+			close(tx.call);
+			v.bump = rings;
+			setup_net(&v, &rx, &tx);
+		}
+	}
+	ck_assert(svt_sim_alive(&s));
+	ck_assert_int_gt(svt_stat(ctl, "net0", "net", "rx_frames"), 20);
+	ck_assert_int_gt(svt_stat(ctl, "net0", "net", "drop_bad"), 20);
+	svt_vu_close(&v);
+	ck_assert_int_eq(svt_sim_stop(&s), 0);
+}
+
+START_TEST(random_net_split)
+{
+	fuzz_net(false, false);
+	fuzz_net(false, true);
+}
+END_TEST
+
+START_TEST(random_net_packed)
+{
+	fuzz_net(true, false);
+	fuzz_net(true, true);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("simvirtio_fuzz");
@@ -299,6 +404,8 @@ int main(void)
 	tcase_add_test(tc, random_messages);
 	tcase_add_test(tc, random_split_rings);
 	tcase_add_test(tc, random_packed_rings);
+	tcase_add_test(tc, random_net_split);
+	tcase_add_test(tc, random_net_packed);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
