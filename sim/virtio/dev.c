@@ -140,9 +140,11 @@ void svirtio_process(struct svirtio_vq *vq)
 		svirtio_net_rx_kicked(d);
 		return;
 	}
-	/* A disabled net TX ring is still drained (frames dropped); other
-	 * disabled rings wait for SET_VRING_ENABLE. */
-	if (!vq->enabled && d->kind != SVIRTIO_NET)
+	/* A disabled net TX ring is still drained (frames dropped, as the
+	 * vhost-user spec asks); other disabled rings wait for
+	 * SET_VRING_ENABLE. */
+	if (!vq->enabled &&
+	    (d->kind != SVIRTIO_NET || vq->index == svirtio_net_ctrl_index(d)))
 		return;
 	for (unsigned round = 0;; round++) {
 		svirtio_vq_kicks_off(vq);

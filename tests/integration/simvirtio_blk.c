@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -717,6 +718,111 @@ START_TEST(strict_descriptors)
 }
 END_TEST
 
+static bool needs_reset(struct blk *b);
+
+/* ADD_MEM_REG / REM_MEM_REG (CONFIGURE_MEM_SLOTS), a memory table
+ * replaced under running rings, and stopping and restarting a ring on the
+ * same connection with GET_VRING_BASE / SET_VRING_BASE */
+START_TEST(memory_slots_and_restart)
+{
+	struct blk b;
+	uint64_t v64;
+	start_sim(&b, "");
+	ck_assert_int_eq(svt_vu_connect(&b.v, b.sock), 0);
+	ck_assert_int_eq(svt_vu_negotiate(&b.v, 1ull << VIRTIO_F_VERSION_1,
+					  want_pf | 1ull << VU_PF_CONFIGURE_MEM_SLOTS,
+					  0), 0);
+	ck_assert(b.v.packed & 1ull << VU_PF_CONFIGURE_MEM_SLOTS);
+	ck_assert_int_eq(svt_vu_get_u64(&b.v, VU_GET_MAX_MEM_SLOTS, &v64), 0);
+	ck_assert_uint_ge(v64, 2);
+	/* rings in one memfd, data in another, each added on its own */
+	int fd[2];
+	uint8_t *m[2];
+	for (int i = 0; i < 2; i++) {
+		fd[i] = memfd_create("slot", MFD_CLOEXEC);
+		ck_assert_int_eq(ftruncate(fd[i], 1 << 20), 0);
+		m[i] = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd[i], 0);
+		ck_assert_ptr_ne(m[i], MAP_FAILED);
+		uint64_t reg[5] = { 0, svt_gpa(m[i]), 1 << 20, svt_gpa(m[i]), 0 };
+		ck_assert_int_eq(svt_vu_send(&b.v, VU_ADD_MEM_REG,
+					     VU_FLAG_VERSION | VU_FLAG_NEED_REPLY, reg,
+					     sizeof(reg), &fd[i], 1), 0);
+		struct vu_hdr h;
+		ck_assert_int_eq(svt_vu_recv(&b.v, &h, &v64, 8), 0);
+		ck_assert_uint_eq(v64, 0);
+	}
+	/* the client allocates from the first region */
+	b.v.mem = m[0];
+	b.v.memsize = 1 << 20;
+	b.v.memfd = fd[0];
+	ck_assert_int_eq(svt_q_setup(&b.v, &b.q[0], 0, QSIZE), 0);
+	ck_assert_int_eq(svt_vu_set_u64(&b.v, VU_SET_STATUS,
+					VIRTIO_CONFIG_S_FEATURES_OK |
+						VIRTIO_CONFIG_S_DRIVER_OK,
+					true), 0);
+	uint8_t *data = m[1];
+	memset(data, 0x3c, 4096);
+	ck_assert_uint_eq(run(&b.q[0], VIRTIO_BLK_T_OUT, 16, data, 4096, 1, false,
+			      NULL), 0);
+
+	/* stop the ring, restart it where it stopped */
+	uint32_t st[2] = { 0, 0 };
+	struct vu_hdr h;
+	ck_assert_int_eq(svt_vu_send(&b.v, VU_GET_VRING_BASE, VU_FLAG_VERSION, st, 8,
+				     NULL, 0), 0);
+	ck_assert_int_eq(svt_vu_recv(&b.v, &h, st, 8), 0);
+	ck_assert_uint_eq(st[1], 1);
+	ck_assert_int_eq(svt_vu_state(&b.v, VU_SET_VRING_BASE, 0, st[1]), 0);
+	int kfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	v64 = 0;
+	ck_assert_int_eq(svt_vu_send(&b.v, VU_SET_VRING_KICK, VU_FLAG_VERSION, &v64,
+				     8, &kfd, 1), 0);
+	close(b.q[0].kick);
+	b.q[0].kick = kfd;
+	memset(data, 0, 4096);
+	ck_assert_uint_eq(run(&b.q[0], VIRTIO_BLK_T_IN, 16, data, 4096, 1, false,
+			      NULL), 0);
+	ck_assert_uint_eq(data[4095], 0x3c);
+
+	/* the same memory as one SET_MEM_TABLE under the running ring */
+	uint64_t tab[1 + 8] = { 2, svt_gpa(m[0]), 1 << 20, svt_gpa(m[0]), 0,
+				svt_gpa(m[1]), 1 << 20, svt_gpa(m[1]), 0 };
+	ck_assert_int_eq(svt_vu_send(&b.v, VU_SET_MEM_TABLE,
+				     VU_FLAG_VERSION | VU_FLAG_NEED_REPLY, tab,
+				     sizeof(tab), fd, 2), 0);
+	ck_assert_int_eq(svt_vu_recv(&b.v, &h, &v64, 8), 0);
+	ck_assert_uint_eq(v64, 0);
+	ck_assert_uint_eq(run(&b.q[0], VIRTIO_BLK_T_IN, 16, data, 4096, 1, false,
+			      NULL), 0);
+
+	/* the data region goes: a buffer there is outside guest memory now */
+	uint64_t reg[5] = { 0, svt_gpa(m[1]), 1 << 20, svt_gpa(m[1]), 0 };
+	ck_assert_int_eq(svt_vu_send(&b.v, VU_REM_MEM_REG,
+				     VU_FLAG_VERSION | VU_FLAG_NEED_REPLY, reg,
+				     sizeof(reg), NULL, 0), 0);
+	ck_assert_int_eq(svt_vu_recv(&b.v, &h, &v64, 8), 0);
+	ck_assert_uint_eq(v64, 0);
+	uint8_t *stp;
+	submit(&b.q[0], VIRTIO_BLK_T_IN, 16, data, 4096, 1, false, &stp);
+	svt_q_kick(&b.q[0]);
+	ck_assert(needs_reset(&b));
+	ck_assert(svt_log_has(&b.sim, "lies outside guest memory"));
+	/* removing it again is refused (NACK) */
+	ck_assert_int_eq(svt_vu_send(&b.v, VU_REM_MEM_REG,
+				     VU_FLAG_VERSION | VU_FLAG_NEED_REPLY, reg,
+				     sizeof(reg), NULL, 0), 0);
+	ck_assert_int_eq(svt_vu_recv(&b.v, &h, &v64, 8), 0);
+	ck_assert_uint_ne(v64, 0);
+	b.v.mem = NULL;    /* not the client's to unmap */
+	b.v.memfd = -1;
+	for (int i = 0; i < 2; i++) {
+		munmap(m[i], 1 << 20);
+		close(fd[i]);
+	}
+	finish(&b);
+}
+END_TEST
+
 START_TEST(unnegotiated_types)
 {
 	struct blk b;
@@ -786,6 +892,7 @@ int main(void)
 	tcase_add_test(tc, fault_injection);
 	tcase_add_test(tc, strict_messages);
 	tcase_add_test(tc, strict_descriptors);
+	tcase_add_test(tc, memory_slots_and_restart);
 	tcase_add_test(tc, unnegotiated_types);
 	tcase_add_test(tc, limits_seg_max);
 	suite_add_tcase(s, tc);
