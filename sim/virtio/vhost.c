@@ -380,6 +380,8 @@ static int h_set_status(struct ctx *c)
 		}
 		d->status = 0;
 		d->broken_reason[0] = 0;
+		if (d->kind == SVIRTIO_NET)
+			svirtio_net_rx_kicked(d);  /* senders stop waiting */
 		return 0;
 	}
 	if ((s & SVIRTIO_S_FEATURES_OK) && !(old & SVIRTIO_S_FEATURES_OK)) {
@@ -622,6 +624,8 @@ static int handle(struct ctx *c)
 		if (vq->started) {
 			stop_vq(d, vq, false);
 			drop_kick(d, vq);
+			if (d->kind == SVIRTIO_NET)
+				svirtio_net_rx_kicked(d);
 		}
 		if (vq->base_set)
 			st.num = svirtio_has(d->acked, SVIRTIO_F_RING_PACKED)
