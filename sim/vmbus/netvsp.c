@@ -123,7 +123,8 @@ static int xfer_send(struct net_state *s, struct shv_chan *c, struct xfer *x,
 	memcpy(hdr + 8, x->r, 8 * x->n);
 	if (shv_dev_take_corrupt(s->dev, SHV_CK(SHV_CORRUPT_XFER_RANGE)) ==
 	    SHV_CORRUPT_XFER_RANGE)
-		shv_put32(hdr + 8 + 4, s->slot_size * s->slot_count);
+		/* the first range runs off the end of the receive buffer */
+		shv_put32(hdr + 8 + 4, s->rbuf->byte_count - 4);
 	uint8_t nvsp[SHV_NVSP_MSG_SIZE];
 	memset(nvsp, 0, sizeof(nvsp));
 	struct shv_nvsp_rndis_pkt m = {
