@@ -93,6 +93,8 @@ static void maybe_complete(struct shv_part *p, struct shv_gpadl *g)
 		return;
 	}
 	g->state = SHV_GPADL_READY;
+	sim_log(SIM_LOG_DEBUG, "part %u: GPADL %#x: %u pages for relid %u",
+		p->id, g->handle, g->npages, g->relid);
 	send_created(p, g->relid, g->handle, SHV_NT_SUCCESS);
 }
 

@@ -40,12 +40,18 @@ static void usage(FILE *f)
 		"512K transfers)\n"
 		"  --nic [mac=MAC][,mtu=N][,mode=reflect|bridge:N|drop]"
 		"[,channels=N]\n"
-		"        [,link=up|down][,speed=MBIT][,section=SIZE][,guid=GUID]\n"
+		"        [,link=up|down][,speed=MBIT][,section=SIZE]"
+		"[,rx-reserve=SIZE][,guid=GUID]\n"
 		"      a synthetic NIC (default mac 00:15:5d:00:00:0K for the "
 		"K-th NIC, mtu 1500,\n"
 		"      mode reflect: frames come back to the sender; bridge:N "
 		"links it with\n"
-		"      netvscN both ways, possibly in another partition)\n"
+		"      netvscN both ways, possibly in another partition; "
+		"section: send-buffer\n"
+		"      section size (6144); rx-reserve: receive-buffer bytes "
+		"the host never\n"
+		"      writes, for guests that alias it, e.g. a single-file "
+		"fake uio device)\n"
 		"options:\n"
 		"  --max-version X.Y  highest VMBus version accepted (2.4..5.3, "
 		"default 5.3)\n"
@@ -226,6 +232,12 @@ static int parse_nic(struct shv_host *h, char *spec)
 				return fail("section must be 512..64K, a "
 					    "multiple of 8: %s", o);
 			n->section_size = (uint32_t)sz;
+		} else if (!strncmp(o, "rx-reserve=", 11)) {
+			if (sim_parse_size(o + 11, &sz) < 0 ||
+			    sz > 16 * 1024 * 1024)
+				return fail("rx-reserve must be at most 16M: %s",
+					    o);
+			n->rx_reserve = (uint32_t)sz;
 		} else if (!strncmp(o, "guid=", 5)) {
 			if (shv_guid_parse(o + 5, d->inst_guid) < 0)
 				return fail("bad GUID: %s", o);

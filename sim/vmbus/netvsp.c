@@ -62,7 +62,7 @@ static void release_rbuf(struct net_state *s)
 	free(s->slot_state);
 	s->slot_next = NULL;
 	s->slot_state = NULL;
-	s->slot_count = s->slots_free = 0;
+	s->slot_count = s->slots_free = s->slot_first = 0;
 }
 
 static void release_sbuf(struct net_state *s)
@@ -78,13 +78,14 @@ static uint32_t slot_alloc(struct net_state *s)
 {
 	if (!s->slots_free)
 		return NO_SLOT;
-	for (uint32_t i = 0; i < s->slot_count; i++) {
-		uint32_t k = (s->slot_hint + i) % s->slot_count;
+	uint32_t span = s->slot_count - s->slot_first;
+	for (uint32_t i = 0; i < span; i++) {
+		uint32_t k = s->slot_first + (s->slot_hint + i) % span;
 		if (!s->slot_state[k]) {
 			s->slot_state[k] = 1;
 			s->slot_next[k] = NO_SLOT;
 			s->slots_free--;
-			s->slot_hint = k + 1;
+			s->slot_hint = k + 1 - s->slot_first;
 			return k;
 		}
 	}
@@ -452,6 +453,8 @@ static void nvsp_init(struct net_state *s, struct shv_chan *c,
 			if (nvsp_versions[i] >= lo && nvsp_versions[i] <= hi) {
 				s->nvsp_ver = nvsp_versions[i];
 				r.negotiated_ver = s->nvsp_ver;
+				sim_log(SIM_LOG_DEBUG, "%s: NVSP %#x",
+					shv_chan_name(c), s->nvsp_ver);
 				r.status = SHV_NVSP_STAT_SUCCESS;
 				break;
 			}
@@ -487,6 +490,9 @@ static void attach_recv(struct net_state *s, struct shv_chan *c,
 		why = "buffer larger than the host allows";
 	else if (g->byte_count < slot)
 		why = "buffer smaller than one slot";
+	uint32_t first = (s->dev->nic.rx_reserve + slot - 1) / slot;
+	if (!why && g->byte_count / slot <= first)
+		why = "buffer not larger than the reserved part";
 	if (!why) {
 		uint32_t n = g->byte_count / slot;
 		s->slot_next = malloc(sizeof(uint32_t) * n);
@@ -502,14 +508,20 @@ static void attach_recv(struct net_state *s, struct shv_chan *c,
 			s->rbuf = g;
 			s->rbuf_id = id;
 			s->slot_size = slot;
-			s->slot_count = s->slots_free = n;
+			s->slot_count = n;
+			s->slot_first = first;
+			s->slots_free = n - first;
 			s->slot_hint = 0;
+			for (uint32_t k = 0; k < first; k++)
+				s->slot_state[k] = 3; /* reserved */
 			r.status = SHV_NVSP_STAT_SUCCESS;
 			r.num_sections = 1;
 			r.section.offset = 0;
 			r.section.sub_alloc_size = slot;
 			r.section.num_sub_allocs = n;
 			r.section.end_offset = slot * n;
+			sim_log(SIM_LOG_DEBUG, "%s: receive buffer %u slots of "
+				"%u bytes", shv_chan_name(c), n, slot);
 		}
 	}
 	if (why)

@@ -34,6 +34,7 @@ struct net_state {
 	struct shv_gpadl *rbuf;
 	uint16_t rbuf_id;
 	uint32_t slot_size, slot_count, slots_free, slot_hint;
+	uint32_t slot_first;        /* slots below it are never used */
 	uint32_t *slot_next;        /* chain of one transfer, UINT32_MAX ends */
 	uint8_t *slot_state;        /* 0 free, 1 in a transfer, 2 its head */
 	/* send buffer */

@@ -206,6 +206,9 @@ static void stor_packet(struct shv_chan *c, const struct shv_pkt *pkt)
 		    v.version.major_minor == SHV_VSTOR_WIN8) {
 			s->version = v.version.major_minor;
 			s->phase = PH_VERSIONED;
+			sim_log(SIM_LOG_DEBUG, "%s: VSTOR %u.%u",
+				shv_chan_name(c), s->version >> 8,
+				s->version & 0xFF);
 		} else {
 			st = SHV_NT_REVISION_MISMATCH;
 		}

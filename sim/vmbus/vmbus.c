@@ -97,6 +97,8 @@ static void send_offer(struct shv_chan *c)
 	m.monitor_allocated = c->part->door->monitored && c->monitor_id < 128;
 	m.dedicated_interrupt = 1;
 	m.connection_id = c->conn_id;
+	sim_log(SIM_LOG_DEBUG, "part %u: offer %s/%u as relid %u",
+		c->part->id, c->dev->name, c->sub_index, c->relid);
 	shv_vmbus_send(c->part, &m, sizeof(m));
 }
 
@@ -175,6 +177,7 @@ static void rescind_chan(struct shv_chan *c, bool tell)
 	shv_vmbus_close_chan(c);
 	c->state = SHV_CH_RESCINDED;
 	c->part->door->chan_gone(c->part, c);
+	sim_log(SIM_LOG_DEBUG, "%s: rescinded", shv_chan_name(c));
 	if (tell)
 		send_relid_msg(c->part, SHV_MSG_RESCIND_CHANNELOFFER, c->relid);
 }
@@ -478,6 +481,9 @@ static void open_channel(struct shv_part *p, const uint8_t *msg)
 	if (bad)
 		shv_warn("part %u: OPENCHANNEL relid %u refused: %s", p->id,
 			 relid, bad);
+	else
+		sim_log(SIM_LOG_DEBUG, "%s: open, rings %u/%u bytes",
+			shv_chan_name(c), c->in.size, c->out.size);
 	struct shv_msg_open_result m = {
 		.hdr.type = SHV_MSG_OPENCHANNEL_RESULT,
 		.relid = relid,
@@ -497,6 +503,7 @@ static void close_channel(struct shv_part *p, uint32_t relid)
 		return;
 	}
 	shv_vmbus_close_chan(c);
+	sim_log(SIM_LOG_DEBUG, "%s: closed", shv_chan_name(c));
 	if (!c->sub_index)
 		rescind_subchannels(p, c->dev);
 }

@@ -74,6 +74,7 @@ static void setup_main(void)
 			       "--nic",
 			       "mode=bridge:2",
 			       "--nic",
+			       "rx-reserve=1M",
 			       "-v",
 			       NULL };
 	start(args);
@@ -89,6 +90,7 @@ static void setup_old(void)
 static void teardown(void)
 {
 	tg_host_stop(&host);
+	tg_host_cleanup(&host);
 	unlink(img);
 }
 
@@ -582,6 +584,7 @@ struct net {
 	uint64_t comp_tid[64];
 	uint32_t comp_status[64];
 	uint64_t xfers;
+	uint32_t last_off;
 };
 
 /* One host packet on channel ch: completions recorded, transfer pages
@@ -612,6 +615,7 @@ static int pump(struct net *n, int ch)
 		ck_assert_uint_le((uint64_t)bo + bl, n->rsize);
 		ck_assert_uint_le(bl, 2048);
 		ck_assert_uint_lt(n->nrx, 64);
+		n->last_off = bo;
 		n->rx[n->nrx].len = bl;
 		memcpy(n->rx[n->nrx++].msg,
 		       (uint8_t *)tg_va(n->g, n->rbuf) + bo, bl);
@@ -1059,6 +1063,8 @@ START_TEST(network_bridge_between_partitions)
 	frame(f, 300, bmac, 7);
 	ck_assert_uint_eq(tx_section(&na, 0, 2, msg, pkt_msg(msg, f, 300)), 1);
 	expect_frame(&nb, 0, f, 300);
+	/* netvsc2 has rx-reserve=1M: the host never wrote below */
+	ck_assert_uint_ge(nb.last_off, 1u << 20);
 	tg_close(&ga);
 	/* the left partition is gone: frames from the right are dropped */
 	ck_assert_uint_eq(tx_section(&nb, 0, 2, msg, pkt_msg(msg, f, 300)), 1);
@@ -1105,6 +1111,99 @@ START_TEST(network_subchannel_reflects)
 }
 END_TEST
 
+/* ------------------------------------------------------------- lifecycle */
+static int sh(const char *cmd, const char *out)
+{
+	char line[1024];
+	snprintf(line, sizeof(line), "%s > %s 2>&1", cmd, out);
+	int st = system(line);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char buf[8192];
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+START_TEST(command_line_and_ctl_cli)
+{
+	const char *pvio = getenv("PVIO");
+	char cmd[512], out[128];
+	ck_assert_ptr_nonnull(pvio);
+	make_img();
+	snprintf(out, sizeof(out), "%s.out", img);
+	snprintf(cmd, sizeof(cmd), "%s sim hyperv --help", pvio);
+	ck_assert_int_eq(sh(cmd, out), 0);
+	ck_assert(file_has(out, "--scsi FILE"));
+	ck_assert(file_has(out, "rescind DEV"));
+	snprintf(cmd, sizeof(cmd),
+		 "%s sim hyperv --socket %s.sock --scsi /nonexistent/disk",
+		 pvio, img);
+	ck_assert_int_eq(sh(cmd, out), 1);
+	ck_assert(file_has(out, "cannot open disk image /nonexistent/disk"));
+	snprintf(cmd, sizeof(cmd), "%s sim hyperv --socket %s.sock --nic mtu=5",
+		 pvio, img);
+	ck_assert_int_eq(sh(cmd, out), 2);
+	ck_assert(file_has(out, "mtu must be"));
+
+	const char *args[] = { "--scsi", img, "--nic", NULL };
+	start(args);
+	ck_assert_ptr_nonnull(strstr(host.ready, "storvsc0="));
+	ck_assert_ptr_nonnull(strstr(host.ready, "netvsc0=00:15:5d:00:00:01"));
+	snprintf(cmd, sizeof(cmd), "%s sim ctl %s help", pvio, host.sock);
+	ck_assert_int_eq(sh(cmd, out), 0);
+	ck_assert(file_has(out, "corrupt DEV KIND"));
+	snprintf(cmd, sizeof(cmd), "%s sim ctl %s link netvsc7 down", pvio,
+		 host.sock);
+	ck_assert_int_eq(sh(cmd, out), 1);
+	ck_assert(file_has(out, "no device 'netvsc7'"));
+	snprintf(cmd, sizeof(cmd), "%s sim ctl %s status", pvio, host.sock);
+	ck_assert_int_eq(sh(cmd, out), 0);
+	ck_assert(file_has(out, "dev netvsc0"));
+	unlink(out);
+	int st = tg_host_stop(&host);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	tg_host_cleanup(&host);
+	unlink(img);
+}
+END_TEST
+
+START_TEST(sigterm_with_guests_attached)
+{
+	struct tg g;
+	struct tg_chan c;
+	uint8_t r[64];
+	make_img();
+	const char *args[] = { "--scsi", img, "--nic", "--nic", NULL };
+	start(args);
+	open_storage(&g, &c, "busy");
+	uint64_t buf = tg_alloc(&g, 4096);
+	uint8_t w10[10] = { 0x2A, 0, 0, 0, 0, 1, 0, 0, 8, 0 };
+	ck_assert_uint_eq(srb(&c, w10, 10, 0, buf, 4096, r), 1);
+	struct tg g2;
+	struct tg_offer o[8];
+	int n;
+	guest(&g2, "idle", o, &n);
+	int st = tg_host_stop(&host);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "host exit status %#x", st);
+	ck_assert_msg(!tg_host_log_has(&host, "Sanitizer"), "see %s",
+		      host.log);
+	ck_assert(!tg_host_log_has(&host, "runtime error"));
+	tg_host_cleanup(&host);
+	tg_close(&g);
+	tg_close(&g2);
+	unlink(img);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("simvmbus");
@@ -1130,6 +1229,11 @@ static Suite *suite(void)
 	tcase_add_test(to, old_host_refuses_connection_id_4);
 	tcase_add_test(to, host_exits_clean);
 	suite_add_tcase(s, to);
+	TCase *tl = tcase_create("lifecycle");
+	tcase_set_timeout(tl, 60);
+	tcase_add_test(tl, command_line_and_ctl_cli);
+	tcase_add_test(tl, sigterm_with_guests_attached);
+	suite_add_tcase(s, tl);
 	return s;
 }
 

@@ -89,7 +89,7 @@ int tg_host_start(struct tg_host *h, const char *const *args)
 	}
 	close(pfd[0]);
 	tg_host_stop(h);
-	return -ETIMEDOUT;
+	return -ETIMEDOUT; /* the log stays for a look */
 }
 
 static void rm_dir(const char *dir)
@@ -128,9 +128,14 @@ int tg_host_stop(struct tg_host *h)
 		}
 		h->pid = -1;
 	}
+	return st;
+}
+
+void tg_host_cleanup(struct tg_host *h)
+{
 	if (h->dir[0] && !getenv("SIMVMBUS_KEEP"))
 		rm_dir(h->dir);
-	return st;
+	h->dir[0] = 0;
 }
 
 bool tg_host_log_has(const struct tg_host *h, const char *needle)

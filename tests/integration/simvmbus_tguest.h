@@ -30,8 +30,9 @@ struct tg_host {
  * dir; waits (bounded) for its ready line.  0 or -errno. */
 int tg_host_start(struct tg_host *h, const char *const *args);
 /* SIGTERM, bounded wait, SIGKILL if needed; returns the exit status
- * (waitpid style) or -1. */
+ * (waitpid style) or -1.  The directory (log) stays until cleanup. */
 int tg_host_stop(struct tg_host *h);
+void tg_host_cleanup(struct tg_host *h);
 /* Does the host's log mention a sanitizer report? */
 bool tg_host_log_has(const struct tg_host *h, const char *needle);
 /* SIM_CTL over a management connection; reply text into out. */
