@@ -400,13 +400,19 @@ static void request_offers(struct shv_part *p)
 	shv_vmbus_send(p, &done, sizeof(done));
 }
 
-static bool ring_index_ok(const uint8_t *hdr, uint32_t size)
+static uint32_t ld32(const uint8_t *p)
 {
-	uint32_t w = __atomic_load_n((const uint32_t *)(const void *)hdr,
-				     __ATOMIC_ACQUIRE);
-	uint32_t r = __atomic_load_n((const uint32_t *)(const void *)(hdr + 4),
-				     __ATOMIC_ACQUIRE);
-	return w < size && r < size && !(w & 7) && !(r & 7);
+	return __atomic_load_n((const uint32_t *)(const void *)p,
+			       __ATOMIC_ACQUIRE);
+}
+
+/* Read a ring's indices once; false if either is outside the ring. */
+static bool ring_indices(const uint8_t *hdr, uint32_t size, uint32_t *w,
+			 uint32_t *r)
+{
+	*w = ld32(hdr);
+	*r = ld32(hdr + 4);
+	return *w < size && *r < size && !(*w & 7) && !(*r & 7);
 }
 
 static void open_channel(struct shv_part *p, const uint8_t *msg)
@@ -450,15 +456,16 @@ static void open_channel(struct shv_part *p, const uint8_t *msg)
 		c->out.hdr = (struct shv_ring_hdr *)(void *)g->page[down];
 		c->out.data = &g->page[down + 1];
 		c->out.size = (g->npages - down - 1) * SHV_PAGE;
-		if (!ring_index_ok(g->page[0], c->in.size) ||
-		    !ring_index_ok(g->page[down], c->out.size))
+		uint32_t iw = 0, ir = 0, ow = 0, orr = 0;
+		if (!ring_indices(g->page[0], c->in.size, &iw, &ir) ||
+		    !ring_indices(g->page[down], c->out.size, &ow, &orr))
 			bad = "ring indices outside the rings";
+		/* the host continues where the indices stand (0 on a
+		 * fresh ring) */
+		c->in.priv = ir;
+		c->out.priv = ow;
 	}
 	if (!bad) {
-		c->in.priv = __atomic_load_n(&c->in.hdr->read_index,
-					     __ATOMIC_ACQUIRE);
-		c->out.priv = __atomic_load_n(&c->out.hdr->write_index,
-					      __ATOMIC_ACQUIRE);
 		c->state = SHV_CH_OPEN;
 		c->openid = openid;
 		c->ring_gpadl = g;

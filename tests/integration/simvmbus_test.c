@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -413,6 +414,16 @@ START_TEST(vmbus_refuses_malformed_messages)
 	struct tg g;
 	uint8_t resp[16], m[240] = { 0 };
 	ck_assert_int_eq(tg_connect(&g, host.sock, "strict", 16 << 20), 0);
+	/* memory the file does not hold, overlapping, unaligned */
+	int small = memfd_create("small", MFD_CLOEXEC);
+	ck_assert_int_eq(ftruncate(small, 4096), 0);
+	ck_assert_int_eq(tg_set_memory(&g, 0x200000000ull, 8192, small, 0),
+			 -EINVAL);
+	ck_assert_int_eq(tg_set_memory(&g, TG_GPA_BASE, 4096, small, 0),
+			 -EINVAL);
+	ck_assert_int_eq(tg_set_memory(&g, 0x200000100ull, 4096, small, 0),
+			 -EINVAL);
+	close(small);
 	/* wrong connection id, message type, size */
 	tg_p32(m, 14);
 	tg_p32(m + 8, 0x00050003);

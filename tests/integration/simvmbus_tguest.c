@@ -265,19 +265,25 @@ int tg_connect(struct tg *g, const char *sock, const char *name,
 	if (g->mem == MAP_FAILED)
 		return -errno;
 	g->size = mem_bytes;
+	return tg_set_memory(g, TG_GPA_BASE, mem_bytes, g->memfd, 0);
+}
+
+int tg_set_memory(struct tg *g, uint64_t gpa, uint64_t size, int fd,
+		  uint64_t off)
+{
 	uint8_t sm[24];
-	tg_p64(sm, TG_GPA_BASE);
-	tg_p64(sm + 8, mem_bytes);
-	tg_p64(sm + 16, 0);
+	tg_p64(sm, gpa);
+	tg_p64(sm + 8, size);
+	tg_p64(sm + 16, off);
 	/* SET_MEMORY carries the memfd */
 	uint32_t seq = ++g->seq;
-	if (send_msg(g->fd, 2, seq, sm, 24, &g->memfd, 1) < 0)
+	if (send_msg(g->fd, 2, seq, sm, 24, &fd, 1) < 0)
 		return -EPIPE;
 	uint8_t hdr[16], payload[4096];
 	int lf[8], ln;
 	int64_t end = now_ms() + TG_TIMEOUT_MS;
 	for (;;) {
-		r = read_msg(g, end, hdr, payload, lf, &ln);
+		int r = read_msg(g, end, hdr, payload, lf, &ln);
 		if (r < 0)
 			return r;
 		if (r == 1 && tg_g32(hdr + 8) == seq)

@@ -60,6 +60,9 @@ void tg_close(struct tg *g);
 int tg_call(struct tg *g, uint16_t type, const void *req, uint32_t len,
 	    uint8_t *reply, uint32_t *rlen, int *fds, int *nfds);
 /* Raw HvPostMessage; returns the hv status, or UINT32_MAX on error. */
+/* SET_MEMORY of [gpa, gpa+size) from fd at offset; the reply status. */
+int tg_set_memory(struct tg *g, uint64_t gpa, uint64_t size, int fd,
+		  uint64_t off);
 uint32_t tg_post_raw(struct tg *g, uint32_t conn, uint32_t msg_type,
 		     uint32_t payload_size, const void *msg, uint32_t len);
 uint32_t tg_post(struct tg *g, const void *msg, uint32_t len);
