@@ -68,8 +68,10 @@ static void make_img(void)
 static void setup_main(void)
 {
 	make_img();
+	char scsi[96];
+	snprintf(scsi, sizeof(scsi), "%s,channels=2", img);
 	const char *args[] = { "--scsi",
-			       img,
+			       scsi,
 			       "--nic",
 			       "mac=00:15:5d:aa:00:01,channels=2",
 			       "--nic",
@@ -78,6 +80,13 @@ static void setup_main(void)
 			       "rx-reserve=1M",
 			       "-v",
 			       NULL };
+	start(args);
+}
+
+static void setup_monitor(void)
+{
+	make_img();
+	const char *args[] = { "--scsi", img, "--monitor", NULL };
 	start(args);
 }
 
@@ -404,6 +413,60 @@ START_TEST(ring_corruption_stops_only_that_channel)
 	ck_assert_uint_eq(tg_open(&g, &c2, c.relid, 8, 8, 0xE1E11), 0);
 	/* VSTOR state was reset with the close */
 	stor_init(&c2);
+	tg_close(&g);
+}
+END_TEST
+
+START_TEST(storage_subchannel)
+{
+	struct tg g;
+	struct tg_chan c, sc;
+	uint8_t r[64];
+	open_storage(&g, &c, "stor-sub");
+	/* properties said one sub-channel; asking for two is refused */
+	uint8_t two[2] = { 2, 0 }, one[2] = { 1, 0 };
+	ck_assert_uint_ne(vstor(&c, 13, two, 2, 64, NULL), 0);
+	ck_assert_uint_eq(vstor(&c, 13, one, 2, 64, NULL), 0);
+	uint8_t m[240];
+	ck_assert_int_eq(tg_wait(&g, 1, m, NULL, T), 0);
+	struct tg_offer so;
+	tg_parse_offer(m, &so);
+	ck_assert_uint_eq(so.sub, 1);
+	ck_assert_mem_eq(so.type, scsi_guid, 16);
+	ck_assert_uint_eq(tg_open(&g, &sc, so.relid, 8, 8, 0xE1E30), 0);
+	uint64_t buf = tg_alloc(&g, 4096);
+	memset(tg_va(&g, buf), 0x5A, 4096);
+	uint8_t w10[10] = { 0x2A, 0, 0, 0, 0, 64, 0, 0, 8, 0 };
+	ck_assert_uint_eq(srb(&sc, w10, 10, 0, buf, 4096, r), 1);
+	uint8_t r10[10] = { 0x28, 0, 0, 0, 0, 64, 0, 0, 8, 0 };
+	memset(tg_va(&g, buf), 0, 4096);
+	ck_assert_uint_eq(srb(&c, r10, 10, 1, buf, 4096, r), 1);
+	ck_assert_uint_eq(((uint8_t *)tg_va(&g, buf))[4095], 0x5A);
+	/* initialisation belongs to the primary */
+	ck_assert_uint_ne(vstor(&sc, 10, NULL, 0, 64, NULL), 0);
+	tg_close(&g);
+}
+END_TEST
+
+START_TEST(monitor_page_signals)
+{
+	struct tg g;
+	struct tg_offer o[4];
+	struct tg_chan c;
+	uint8_t r[64];
+	ck_assert_int_eq(tg_connect(&g, host.sock, "mon", 16 << 20), 0);
+	ck_assert_int_eq(tg_contact(&g, 0x00050003, 4, NULL), 1);
+	ck_assert_int_eq(tg_offers(&g, o, 4), 1);
+	ck_assert_uint_eq(o[0].monitor_alloc & 1, 1);
+	ck_assert_uint_lt(o[0].monitor_id, 128);
+	ck_assert_uint_eq(tg_open(&g, &c, o[0].relid, 8, 8, 0x77), 0);
+	/* from now on the guest signals only through monitor page 2 */
+	c.monitor = tg_va(&g, g.monitor_page[1]);
+	c.monitor_id = o[0].monitor_id;
+	stor_init(&c);
+	uint8_t tur[6] = { 0 };
+	ck_assert_uint_eq(srb(&c, tur, 6, 2, 0, 0, r), 1);
+	ck_assert_uint_gt(c.signals, 0);
 	tg_close(&g);
 }
 END_TEST
@@ -1049,6 +1112,59 @@ START_TEST(network_link_and_corruption)
 }
 END_TEST
 
+/* A corrupted host packet: the guest (here) must notice. */
+static void corrupt_and_query(const char *kind, uint32_t hbase,
+			      struct tg *g, struct net *n)
+{
+	char cmd[64], out[256];
+	struct tg_offer o[16];
+	int no;
+	guest(g, kind, o, &no);
+	net_up(n, g, find(o, no, nic_guid, 0)->relid, hbase);
+	snprintf(cmd, sizeof(cmd), "corrupt netvsc0 %s", kind);
+	ck_assert_int_eq(tg_ctl(host.sock, cmd, out, sizeof(out)), 0);
+	uint8_t q[28] = { 0 };
+	tg_p32(q, 4);
+	tg_p32(q + 4, 28);
+	tg_p32(q + 8, 5);
+	tg_p32(q + 12, 0x00010114);
+	tg_p32(q + 20, 20);
+	memcpy(tg_va(g, n->ctl), q, 28);
+	uint8_t p[40] = { 0 };
+	tg_p32(p, 107);
+	tg_p32(p + 4, 1);
+	tg_p32(p + 8, 0xFFFFFFFF);
+	ck_assert_int_eq(tg_send_gpa(&n->c[0], 909, n->ctl, 28, p, 40), 0);
+}
+
+START_TEST(network_corrupt_descriptors)
+{
+	struct tg g;
+	struct net n;
+	uint8_t pkt[4096];
+	/* offset8 beyond len8 on the next packet (the RNDIS ack) */
+	corrupt_and_query("offset8", 0x7000, &g, &n);
+	ck_assert_int_eq(tg_recv(&n.c[0], pkt, sizeof(pkt), T), -EPROTO);
+	tg_close(&g);
+	/* len8 past what was written */
+	corrupt_and_query("len8", 0x7100, &g, &n);
+	ck_assert_int_eq(tg_recv(&n.c[0], pkt, sizeof(pkt), T), -EPROTO);
+	tg_close(&g);
+}
+END_TEST
+
+START_TEST(network_corrupt_rndis_length)
+{
+	struct tg g;
+	struct net n;
+	corrupt_and_query("rndis-len", 0x7200, &g, &n);
+	ck_assert_uint_eq(wait_nvsp(&n, 0, 909), 1);
+	struct rxmsg m = take_rx(&n, 0, 0x80000004);
+	ck_assert_uint_gt(tg_g32(m.msg + 4), m.len);
+	tg_close(&g);
+}
+END_TEST
+
 START_TEST(network_bridge_between_partitions)
 {
 	struct tg ga, gb;
@@ -1224,12 +1340,15 @@ static Suite *suite(void)
 	tcase_add_test(tc, offers_describe_the_devices);
 	tcase_add_test(tc, storage_reads_and_writes_the_image);
 	tcase_add_test(tc, storage_refuses_bad_requests);
+	tcase_add_test(tc, storage_subchannel);
 	tcase_add_test(tc, ring_corruption_stops_only_that_channel);
 	tcase_add_test(tc, vmbus_refuses_malformed_messages);
 	tcase_add_test(tc, faults_sense_rescind_reoffer);
 	tcase_add_test(tc, network_reflects_frames);
 	tcase_add_test(tc, network_refuses_bad_rndis);
 	tcase_add_test(tc, network_link_and_corruption);
+	tcase_add_test(tc, network_corrupt_descriptors);
+	tcase_add_test(tc, network_corrupt_rndis_length);
 	tcase_add_test(tc, network_bridge_between_partitions);
 	tcase_add_test(tc, network_subchannel_reflects);
 	tcase_add_test(tc, host_exits_clean);
@@ -1240,6 +1359,12 @@ static Suite *suite(void)
 	tcase_add_test(to, old_host_refuses_connection_id_4);
 	tcase_add_test(to, host_exits_clean);
 	suite_add_tcase(s, to);
+	TCase *tm = tcase_create("monitor");
+	tcase_set_timeout(tm, 60);
+	tcase_add_unchecked_fixture(tm, setup_monitor, teardown);
+	tcase_add_test(tm, monitor_page_signals);
+	tcase_add_test(tm, host_exits_clean);
+	suite_add_tcase(s, tm);
 	TCase *tl = tcase_create("lifecycle");
 	tcase_set_timeout(tl, 60);
 	tcase_add_test(tl, command_line_and_ctl_cli);

@@ -424,8 +424,10 @@ int tg_contact(struct tg *g, uint32_t ver, uint32_t conn, uint8_t *resp)
 		m[16] = 2;
 	else
 		tg_p64(m + 16, tg_alloc(g, 4096));
-	tg_p64(m + 24, tg_alloc(g, 4096));
-	tg_p64(m + 32, tg_alloc(g, 4096));
+	g->monitor_page[0] = tg_alloc(g, 4096);
+	g->monitor_page[1] = tg_alloc(g, 4096);
+	tg_p64(m + 24, g->monitor_page[0]);
+	tg_p64(m + 32, g->monitor_page[1]);
 	uint32_t hv = tg_post_raw(g, conn, 1, 40, m, 40);
 	if (hv)
 		return -(int)hv;
@@ -608,6 +610,14 @@ static void ring_get(const uint8_t *data, uint32_t size, uint32_t pos,
 static void signal_host(struct tg_chan *c)
 {
 	uint64_t one = 1;
+	if (c->monitor) {
+		uint32_t *pend = (uint32_t *)(void *)(c->monitor + 8 +
+						       8 * (c->monitor_id / 32));
+		__atomic_fetch_or(pend, 1u << (c->monitor_id % 32),
+				  __ATOMIC_SEQ_CST);
+		c->signals++;
+		return;
+	}
 	if (write(c->sig, &one, 8) == 8)
 		c->signals++;
 }

@@ -46,6 +46,7 @@ struct tg {
 	uint8_t *mem;
 	uint64_t size;
 	uint64_t brk;
+	uint64_t monitor_page[2];  /* host to guest, guest to host */
 	uint32_t msg_conn;
 	unsigned nq;
 	uint32_t qlen[TG_MSGQ];
@@ -109,6 +110,9 @@ struct tg_chan {
 	uint32_t rx_size;
 	int sig, intr;
 	uint64_t signals;
+	/* set to signal through monitor page 2 instead of the eventfd */
+	uint8_t *monitor;
+	uint8_t monitor_id;
 };
 /* Ring GPADL, CHANNEL_EVENTS, OPENCHANNEL; returns the open status,
  * UINT32_MAX on a transport error. */
