@@ -265,27 +265,6 @@ void shv_gpadl_drop(struct shv_part *p, uint32_t relid, bool all)
 	}
 }
 
-int shv_gpadl_sg(const struct shv_gpadl *g, uint32_t off, uint32_t len,
-		 struct shv_sg *sg)
-{
-	shv_sg_reset(sg);
-	if (g->state != SHV_GPADL_READY || off > g->byte_count ||
-	    len > g->byte_count - off)
-		return -ERANGE;
-	uint64_t pos = (uint64_t)g->byte_offset + off;
-	while (len) {
-		uint32_t pg = (uint32_t)(pos / SHV_PAGE);
-		uint32_t o = (uint32_t)(pos % SHV_PAGE);
-		uint32_t n = SHV_PAGE - o < len ? SHV_PAGE - o : len;
-		int r = shv_sg_add(sg, g->page[pg] + o, n);
-		if (r < 0)
-			return r;
-		pos += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* Callers bound [off, off+len) by byte_count. */
 void shv_gpadl_read(const struct shv_gpadl *g, uint32_t off, void *dst,
 		    uint32_t len)

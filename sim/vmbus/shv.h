@@ -97,9 +97,8 @@ struct shv_gpadl {
 	uint8_t **page;           /* host pointer of each page */
 };
 struct shv_gpadl *shv_gpadl_find(struct shv_part *p, uint32_t handle);
-/* A ready GPADL seen as an sg list of its byte range. */
-int shv_gpadl_sg(const struct shv_gpadl *g, uint32_t off, uint32_t len,
-		 struct shv_sg *sg);
+/* Copy to/from [off, off+len) of a ready GPADL's byte range (callers
+ * bound it by byte_count). */
 void shv_gpadl_read(const struct shv_gpadl *g, uint32_t off, void *dst,
 		    uint32_t len);
 void shv_gpadl_write(const struct shv_gpadl *g, uint32_t off,

@@ -233,12 +233,12 @@ static void stor_packet(struct shv_chan *c, const struct shv_pkt *pkt)
 		break;
 	case SHV_VSTOR_CREATE_SUB_CHANNELS: {
 		uint16_t n = v.sub_channel_count;
+		unsigned room = primary ? shv_vmbus_subchannel_room(c) : 0;
 		if (!primary || s->phase != PH_READY) {
 			st = SHV_NT_INVALID_DEVICE_STATE;
-		} else if (!n || n > c->dev->channels - 1) {
-			shv_warn("%s: CREATE_SUB_CHANNELS asks for %u, at most "
-				 "%u; refused", shv_chan_name(c), n,
-				 c->dev->channels - 1);
+		} else if (!n || n > room) {
+			shv_warn("%s: CREATE_SUB_CHANNELS asks for %u, %u more "
+				 "possible; refused", shv_chan_name(c), n, room);
 			st = SHV_NT_INVALID_PARAMETER;
 		} else {
 			reply(c, pkt, &v, len, st);

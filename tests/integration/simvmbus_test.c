@@ -330,6 +330,20 @@ START_TEST(storage_reads_and_writes_the_image)
 	luns[9] = 64;
 	ck_assert_uint_eq(srb(&c, luns, 12, 1, buf, 64, r), 1);
 	ck_assert_uint_eq(va[3], 8);
+	/* this guest follows the signalling rules: the host counted no
+	 * surprise, and interrupted it */
+	char out[4096], want[64];
+	ck_assert_int_eq(tg_ctl(host.sock, "status", out, sizeof(out)), 0);
+	snprintf(want, sizeof(want), "chan part=%u relid=%u ", g.part_id,
+		 c.relid);
+	char *line = strstr(out, want);
+	ck_assert_ptr_nonnull(line);
+	char *eol = strchr(line, '\n');
+	if (eol)
+		*eol = 0;
+	ck_assert_ptr_nonnull(strstr(line, "unexpected=0 "));
+	ck_assert_ptr_null(strstr(line, "interrupts=0 "));
+	ck_assert_ptr_null(strstr(line, "signals=0 "));
 
 	tg_close_chan(&c);
 	ck_assert_uint_eq(tg_gpadl_teardown(&g, c.relid, 0xE1E10), 0);
@@ -433,6 +447,7 @@ START_TEST(storage_subchannel)
 	tg_parse_offer(m, &so);
 	ck_assert_uint_eq(so.sub, 1);
 	ck_assert_mem_eq(so.type, scsi_guid, 16);
+	ck_assert_uint_ne(vstor(&c, 13, one, 2, 64, NULL), 0); /* no more */
 	ck_assert_uint_eq(tg_open(&g, &sc, so.relid, 8, 8, 0xE1E30), 0);
 	uint64_t buf = tg_alloc(&g, 4096);
 	memset(tg_va(&g, buf), 0x5A, 4096);
@@ -602,7 +617,8 @@ START_TEST(faults_sense_rescind_reoffer)
 	ck_assert_uint_eq(tg_g32(m + 8), c.relid);
 	/* the rescind is done (ctl answered after it): nothing was completed */
 	ck_assert_uint_eq(tg_g32(c.rx_hdr), tg_g32(c.rx_hdr + 4));
-	ck_assert_int_eq(tg_ctl(host.sock, "delay 0", out, sizeof(out)), 0);
+	/* a slow host still answers */
+	ck_assert_int_eq(tg_ctl(host.sock, "delay 20", out, sizeof(out)), 0);
 	uint8_t rel[12] = { 0 };
 	tg_p32(rel, 13);
 	tg_p32(rel + 8, c.relid);
@@ -618,6 +634,7 @@ START_TEST(faults_sense_rescind_reoffer)
 	ck_assert_uint_eq(tg_open(&g, &c2, no.relid, 8, 8, 0xE1E20), 0);
 	stor_init(&c2);
 	ck_assert_uint_eq(srb(&c2, r10, 10, 1, buf, 4096, r), 1);
+	ck_assert_int_eq(tg_ctl(host.sock, "delay 0", out, sizeof(out)), 0);
 	/* a completion with a transaction id never used */
 	ck_assert_int_eq(tg_ctl(host.sock, "corrupt storvsc0 transid", out,
 				sizeof(out)), 0);
