@@ -992,13 +992,34 @@ START_TEST(network_reflects_frames)
 	ck_assert_uint_eq(tx_section(&n, 0, 0, msg, l1 + l2), 1);
 	expect_frame(&n, 0, f, 64);
 	expect_frame(&n, 0, f2, 200);
+	/* an 802.1Q per-packet info comes back with the frame */
+	frame(f, 90, mac0, 6);
+	memset(msg, 0, 44 + 16);
+	tg_p32(msg, 1);
+	tg_p32(msg + 4, 44 + 16 + 90);
+	tg_p32(msg + 8, 36 + 16);
+	tg_p32(msg + 12, 90);
+	tg_p32(msg + 28, 36);
+	tg_p32(msg + 32, 16);
+	tg_p32(msg + 44, 16);
+	tg_p32(msg + 48, 6);
+	tg_p32(msg + 52, 12);
+	tg_p32(msg + 56, 5u << 4 | 3u);
+	memcpy(msg + 60, f, 90);
+	ck_assert_uint_eq(tx_section(&n, 0, 4, msg, 150), 1);
+	struct rxmsg vm = take_rx(&n, 0, 1);
+	uint32_t ppo = tg_g32(vm.msg + 28), ppl = tg_g32(vm.msg + 32);
+	ck_assert_uint_eq(ppl, 16);
+	ck_assert_uint_eq(tg_g32(vm.msg + 8 + ppo + 4), 6);
+	ck_assert_uint_eq(tg_g32(vm.msg + 8 + ppo + 12), 5u << 4 | 3u);
+	ck_assert_mem_eq(vm.msg + 8 + tg_g32(vm.msg + 8), f, 90);
 	/* filtered: someone else's unicast */
 	static const uint8_t other[6] = { 0x00, 0x15, 0x5d, 0x99, 0x99, 0x99 };
 	frame(f, 80, other, 5);
 	ck_assert_uint_eq(tx_section(&n, 0, 1, msg, pkt_msg(msg, f, 80)), 1);
 	char out[4096];
 	ck_assert_int_eq(tg_ctl(host.sock, "status", out, sizeof(out)), 0);
-	ck_assert_ptr_nonnull(strstr(out, "tx=5 rx=4"));
+	ck_assert_ptr_nonnull(strstr(out, "tx=6 rx=5"));
 	tg_close(&g);
 }
 END_TEST
@@ -1202,6 +1223,9 @@ START_TEST(network_bridge_between_partitions)
 	ck_assert_uint_ne(tg_open(&gb, &busy, n1b->relid, 4, 4, 0x5100), 0);
 	uint32_t promisc = 0x20;
 	ck_assert_uint_eq(set(&nb, 0x0001010E, &promisc, 4), 0);
+	/* one channel: no RSS */
+	uint8_t rc[20];
+	ck_assert_uint_eq(query(&nb, 0x00010203, rc, 20), 0xC00000BB);
 	uint8_t f[300], msg[512];
 	static const uint8_t bmac[6] = { 0x00, 0x15, 0x5d, 0x00, 0x00, 0x03 };
 	frame(f, 300, bmac, 7);
@@ -1213,6 +1237,51 @@ START_TEST(network_bridge_between_partitions)
 	/* the left partition is gone: frames from the right are dropped */
 	ck_assert_uint_eq(tx_section(&nb, 0, 2, msg, pkt_msg(msg, f, 300)), 1);
 	tg_close(&gb);
+}
+END_TEST
+
+START_TEST(network_nvsp_versions)
+{
+	struct tg g;
+	struct net n;
+	struct tg_offer o[16];
+	int no;
+	uint8_t m[40] = { 0 }, r[40];
+	guest(&g, "nvsp", o, &no);
+	memset(&n, 0, sizeof(n));
+	n.g = &g;
+	ck_assert_uint_eq(tg_open(&g, &n.c[0], find(o, no, nic_guid, 0)->relid,
+				  8, 8, 0x8000),
+			  0);
+	/* a version from the future, then Linux's fallback order */
+	tg_p32(m, 1);
+	tg_p32(m + 4, 0x70000);
+	tg_p32(m + 8, 0x70000);
+	ck_assert_uint_eq(nvsp(&n, m, 12, r), 2);
+	ck_assert_uint_eq(tg_g32(r + 12), 2);
+	tg_p32(m + 4, 0x40000);
+	tg_p32(m + 8, 0x40000);
+	ck_assert_uint_eq(nvsp(&n, m, 12, r), 2);
+	ck_assert_uint_eq(tg_g32(r + 12), 1);
+	/* sub-channels need NVSP 5 */
+	memset(m, 0, sizeof(m));
+	tg_p32(m, 133);
+	tg_p32(m + 4, 1);
+	tg_p32(m + 8, 1);
+	ck_assert_uint_eq(nvsp(&n, m, 12, r), 133);
+	ck_assert_uint_eq(tg_g32(r + 4), 2);
+	/* one receive buffer; a second is refused */
+	uint64_t rb = tg_alloc(&g, 64 * 4096);
+	ck_assert_uint_eq(tg_gpadl(&g, n.c[0].relid, 0x8001, rb, 64 * 4096), 0);
+	memset(m, 0, sizeof(m));
+	tg_p32(m, 101);
+	tg_p32(m + 4, 0x8001);
+	tg_p16(m + 8, 0xCAFE);
+	ck_assert_uint_eq(nvsp(&n, m, 10, r), 102);
+	ck_assert_uint_eq(tg_g32(r + 4), 1);
+	ck_assert_uint_eq(nvsp(&n, m, 10, r), 102);
+	ck_assert_uint_eq(tg_g32(r + 4), 2);
+	tg_close(&g);
 }
 END_TEST
 
@@ -1368,6 +1437,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, network_corrupt_rndis_length);
 	tcase_add_test(tc, network_bridge_between_partitions);
 	tcase_add_test(tc, network_subchannel_reflects);
+	tcase_add_test(tc, network_nvsp_versions);
 	tcase_add_test(tc, host_exits_clean);
 	suite_add_tcase(s, tc);
 	TCase *to = tcase_create("old-host");
