@@ -14,8 +14,18 @@
  * uio_hv_generic device will be another.  Nothing below the door knows
  * about sockets or eventfds: the channel manager takes channel messages
  * and hands back SynIC messages through door->post, rings are guest pages,
- * a guest signal is shv_chan_kick() and a host interrupt is
+ * a guest signal is shv_chan_signalled() and a host interrupt is
  * door->interrupt().
+ *
+ * A fake uio_hv_generic door plays the part of the guest kernel's VMBus
+ * driver, as the real uio_hv_generic does: it creates a partition whose
+ * memory is the application's (sim_mem_add of its memfd), posts
+ * INITIATE_CONTACT, REQUESTOFFERS, GPADL_HEADER/BODY and OPENCHANNEL
+ * itself through shv_vmbus_post() and reads the answers from its post
+ * hook; DPDK then talks NVSP/RNDIS on the opened ring.  Offers with
+ * `monitored` set make the host poll monitor page 2, the only way DPDK
+ * signals; rx-reserve keeps received frames out of a receive buffer that
+ * the single-file uio layout aliases.
  */
 #ifndef PVIO_SIM_VMBUS_SHV_H
 #define PVIO_SIM_VMBUS_SHV_H
