@@ -258,18 +258,21 @@ static struct pvio_pkt *rx_one(pvio_net *net, unsigned q,
 	p->flags = 0;
 	p->csum_start = p->csum_offset = p->gso_size = p->hdr_len = 0;
 	uint32_t f = c->flags & (PVIO_PKT_CSUM_PARTIAL | PVIO_PKT_CSUM_VALID);
+	if ((f & PVIO_PKT_CSUM_PARTIAL) &&
+	    (c->csum_start >= c->len ||
+	     (uint32_t)c->csum_start + c->csum_offset + 2 > c->len)) {
+		/* the application would write outside the frame */
+		dev->stats[q].rx_errors++;
+		fe_pool_put(pool, p);
+		return NULL;
+	}
 	if (net->granted & PVIO_F_NET_CSUM_RX) {
 		p->flags = f;
 		p->csum_start = c->csum_start;
 		p->csum_offset = c->csum_offset;
 	} else if (f & PVIO_PKT_CSUM_PARTIAL) {
 		/* not asked for: finish the checksum so the frame is normal */
-		if (fe_net_csum_fill(p->data, p->len, c->csum_start,
-				     c->csum_offset) < 0) {
-			dev->stats[q].rx_errors++;
-			fe_pool_put(pool, p);
-			return NULL;
-		}
+		fe_net_csum_fill(p->data, p->len, c->csum_start, c->csum_offset);
 	}
 	fe_pkt_set_state(p, FE_PKT_APP);
 	dev->stats[q].requests++;

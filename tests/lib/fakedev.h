@@ -60,6 +60,8 @@ struct fake {
 	unsigned break_after;    /* enqueue number that breaks the device */
 	bool no_queue_fd;        /* queue_fd says -EOPNOTSUPP */
 	int quiesce_ret;         /* what quiesce returns */
+	bool bogus_comp;         /* next reap returns bogus_tag, not in flight */
+	uint32_t bogus_tag;
 
 	/* what happened */
 	unsigned violations;

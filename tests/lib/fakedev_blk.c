@@ -320,6 +320,11 @@ static int b_reap(pvio_dev *dev, unsigned q, struct pvio_blk_dcomp *out,
 	if (f->policy == FAKE_DEFERRED && !f->quiesced)
 		fake_blk_release(f, q, fq->cap, false);
 	unsigned n = 0;
+	if (f->bogus_comp && max) {
+		/* a back end that passed on a host's bad id */
+		f->bogus_comp = false;
+		out[n++] = (struct pvio_blk_dcomp){ f->bogus_tag, 0 };
+	}
 	while (n < max && fq->ch != fq->ct) {
 		struct fake_req *x = &fq->req[fq->comp[fq->ch++ % fq->cap]];
 		out[n++] = (struct pvio_blk_dcomp){ x->tag, x->status };

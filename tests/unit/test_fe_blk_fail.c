@@ -6,6 +6,8 @@
  * the shared RAM disk), contract refusals, reconnect, counters across
  * devices.  Every request must complete exactly once.
  */
+#include <stdio.h>
+
 #include "fe_util.h"
 
 #define CAP (4u << 20)
@@ -380,6 +382,175 @@ START_TEST(migrate_quiesce_fails)
 }
 END_TEST
 
+
+/*
+ * Chaos: random requests on two queues, random completion orders and
+ * releases, devices breaking or disappearing, migrations to devices of
+ * other shapes.  Whatever happens, every accepted request completes
+ * exactly once (the tracker asserts "never twice"; the end asserts "not
+ * never"), and no device ever sees a request outside its limits.
+ */
+START_TEST(chaos_exactly_once)
+{
+	uint64_t seed = 0xc0ffee + (uint64_t)_i;
+	bool keep = _i & 1;
+	pvio_ctx *ctx = fe_test_ctx(30);
+	struct fake_disk *disk = fake_disk_new(CAP);
+	struct fake *devs[64];
+	unsigned ndev = 0;
+	struct pvio_blk_limits l = fake_blk_limits(FAKE_VIRTIO, CAP);
+	devs[ndev] = fake_blk_new(ctx, "fake:c0", &l, disk);
+	devs[ndev]->policy = FAKE_HELD;
+	struct fake *cur = devs[ndev++];
+	pvio_blk *blk;
+	struct pvio_blk_opts o = {
+		.struct_size = sizeof(o), .num_queues = 2, .queue_depth = 16,
+		.flags = keep ? PVIO_BLK_KEEP_ON_FAILURE : 0 };
+	ck_assert_int_eq(pvio_blk_attach(cur->dev, &o, &blk), 0);
+	struct fe_track *t = calloc(1, sizeof(*t));
+	uint8_t *buf = pvio_dma_alloc(ctx, 1 << 20, 4096);
+	uint8_t *heap = malloc(1 << 20);
+	unsigned accepted = 0, migrations = 0, breaks = 0;
+	struct pvio_blk_completion c[32];
+
+	for (int step = 0; step < 400 && accepted < 4000; step++) {
+		unsigned q = (unsigned)(fe_rand(&seed) % 2);
+		unsigned a = (unsigned)(fe_rand(&seed) % 100);
+		if (a < 45) {
+			uint64_t len = 512 * (1 + fe_rand(&seed) % 256);
+			uint64_t off = 512 * (fe_rand(&seed) % ((CAP - len) / 512));
+			uint8_t *b = (fe_rand(&seed) & 1 ? buf : heap) +
+				     512 * (fe_rand(&seed) % 64);
+			int r;
+			switch (fe_rand(&seed) % 6) {
+			case 0:
+			case 1:
+				r = pvio_blk_read(blk, q, off, b, len,
+						  fe_cookie(accepted), 0);
+				break;
+			case 2:
+				r = pvio_blk_write(blk, q, off, b, len,
+						   fe_cookie(accepted),
+						   fe_rand(&seed) & 1 ? PVIO_REQ_FUA
+								      : 0);
+				break;
+			case 3:
+				r = pvio_blk_flush(blk, q, fe_cookie(accepted), 0);
+				break;
+			case 4:
+				r = pvio_blk_discard(blk, q, off, len,
+						     fe_cookie(accepted), 0);
+				break;
+			default:
+				r = pvio_blk_write_zeroes(blk, q, off, len,
+							  fe_cookie(accepted), 0);
+				break;
+			}
+			if (r == 0)
+				accepted++;
+			else
+				ck_assert(r == -EAGAIN || r == -EIO ||
+					  r == -ENODEV || r == -EOPNOTSUPP);
+		} else if (a < 55) {
+			pvio_blk_submit(blk, q);
+		} else if (a < 75) {
+			if (cur->dev)
+				fake_release(cur, q,
+					     (unsigned)(fe_rand(&seed) % 8),
+					     fe_rand(&seed) & 1);
+		} else if (a < 93) {
+			int n = pvio_blk_poll(blk, q, c, 0, 32, 0);
+			if (n > 0)
+				fe_track_add(t, c, n);
+			else if (n < 0)
+				ck_assert(n == -EIO || n == -ENODEV);
+		} else if (a < 96) {
+			if (cur->dev && pvio_dev_usable(cur->dev)) {
+				fake_break(cur, fe_rand(&seed) & 1);
+				breaks++;
+			}
+		} else if (ndev < 64) {
+			enum fake_profile p = (enum fake_profile)(fe_rand(&seed) % 3);
+			struct pvio_blk_limits nl = fake_blk_limits(p, CAP);
+			struct fake *nf = fake_blk_new(ctx, "fake:cn", &nl, disk);
+			nf->policy = (enum fake_policy)(fe_rand(&seed) % 4);
+			nf->ring = (unsigned)(fe_rand(&seed) % 2) * 4;
+			devs[ndev++] = nf;
+			if (pvio_blk_migrate(blk, nf->dev, 0, NULL) == 0) {
+				cur = nf;
+				migrations++;
+			}
+		}
+	}
+	/* the end: a device that completes everything */
+	struct fake *last = fake_blk_new(ctx, "fake:end", &l, disk);
+	last->policy = FAKE_IMMEDIATE;
+	devs[ndev++] = last;
+	ck_assert_int_eq(pvio_blk_migrate(blk, last->dev, 0, NULL), 0);
+	for (unsigned q = 0; q < 2; q++) {
+		for (int round = 0; round < 100 && pvio_blk_inflight(blk, q);
+		     round++) {
+			int n = pvio_blk_poll(blk, q, c, 1, 32, 100000000);
+			ck_assert_int_ge(n, 0);
+			fe_track_add(t, c, n);
+		}
+		ck_assert_uint_eq(pvio_blk_inflight(blk, q), 0);
+	}
+	ck_assert_uint_eq(t->n, accepted);
+	for (unsigned i = 0; i < accepted; i++)
+		ck_assert_uint_eq(t->count[i], 1);
+	ck_assert_uint_gt(accepted, 50);
+	pvio_dma_free(ctx, buf);
+	pvio_blk_close(blk);
+	for (unsigned i = 0; i < ndev; i++) {
+		ck_assert_msg(devs[i]->violations == 0, "device %u: %s", i,
+			      devs[i]->violation);
+		ck_assert(devs[i]->closed);
+		fake_free(devs[i]);
+	}
+	if (getenv("FE_CHAOS_VERBOSE"))
+		fprintf(stderr, "chaos %d: %u requests, %u migrations, %u "
+			"breaks, %u devices\n", _i, accepted, migrations,
+			breaks, ndev);
+	free(heap);
+	free(t);
+	fake_disk_free(disk);
+	pvio_ctx_free(ctx);
+}
+END_TEST
+
+/* A completion for a tag that is not in flight (twice the same, or one
+ * never issued) marks the device broken and fails what was in flight,
+ * rather than completing a request twice. */
+START_TEST(bogus_completion)
+{
+	struct env e;
+	env_up(&e, FAKE_VIRTIO, FAKE_HELD, 0, 0);
+	write_n(&e, 3, 0x30);
+	fake_release(e.f, 0, 1, false);
+	e.f->bogus_comp = true;
+	e.f->bogus_tag = _i ? 100000 : 0; /* out of range / already done */
+	struct pvio_blk_completion c[8];
+	int n = pvio_blk_poll(e.blk, 0, c, 3, 8, -1);
+	if (_i) {
+		ck_assert_int_eq(n, 3);
+		fe_track_add(e.t, c, n);
+		ck_assert_int_eq(e.t->ret[0] + e.t->ret[1] + e.t->ret[2], -2 * EIO);
+	} else {
+		/* the bogus report of tag 0 arrives first and completes it;
+		 * the real one is then the second report: the bad one */
+		ck_assert_int_eq(n, 3);
+		fe_track_add(e.t, c, n);
+		ck_assert_int_eq(e.t->ret[0], 0);
+		ck_assert_int_eq(e.t->ret[1], -EIO);
+		ck_assert_int_eq(e.t->ret[2], -EIO);
+	}
+	ck_assert_int_eq(pvio_dev_state(e.f->dev, NULL), PVIO_DEV_BROKEN);
+	ck_assert_int_eq(pvio_blk_poll(e.blk, 0, c, 1, 8, -1), -EIO);
+	env_down(&e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fe_blk_fail");
@@ -393,6 +564,8 @@ int main(void)
 	tcase_add_test(tc, migrate_refusals);
 	tcase_add_test(tc, migrate_chain_stats);
 	tcase_add_test(tc, migrate_quiesce_fails);
+	tcase_add_loop_test(tc, bogus_completion, 0, 2);
+	tcase_add_loop_test(tc, chaos_exactly_once, 0, 6);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

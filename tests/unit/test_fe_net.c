@@ -301,6 +301,11 @@ START_TEST(software_checksum)
 	ck_assert_uint_eq(m.flags, PVIO_PKT_CSUM_PARTIAL);
 	ck_assert_uint_eq(m.csum_start, 34);
 	ck_assert_uint_eq(m.csum_offset, 6);
+	/* a host's checksum offsets outside the frame: dropped, counted */
+	ck_assert_int_eq(fake_net_inject(e.f, 0, f, 60, PVIO_PKT_CSUM_PARTIAL,
+					 58, 6), 0);
+	ck_assert_int_eq(pvio_net_recv(e.net, 0, b, sizeof(b), &m), 0);
+	ck_assert_uint_eq(nstats(e.net, 0).rx_errors, 1);
 	ndown(&e);
 }
 END_TEST
@@ -567,6 +572,53 @@ START_TEST(migrate_refusals_and_failure)
 }
 END_TEST
 
+
+/* Queues are independent pairs with their own pools and counters; a
+ * packet of one queue is refused by another. */
+START_TEST(multi_queue)
+{
+	struct nenv e;
+	struct pvio_net_limits l = fake_net_limits_virtio();
+	struct pvio_net_opts o = { .struct_size = sizeof(o), .num_queues = 3,
+				   .ring_size = 8 };
+	ck_assert_int_eq(nup(&e, &l, 0, &o), 0);
+	struct pvio_net_info in = { .struct_size = sizeof(in) };
+	pvio_net_get_info(e.net, &in);
+	ck_assert_uint_eq(in.num_queues, 3);
+	ck_assert_uint_eq(e.f->num_queues, 3);
+	for (unsigned q = 0; q < 3; q++) {
+		ck_assert_uint_eq(fake_rx_posted(e.f, q), 8);
+		for (unsigned i = 0; i <= q; i++) {
+			uint8_t f[80];
+			memset(f, (int)(q * 16 + i), sizeof(f));
+			ck_assert_int_eq(pvio_net_send(e.net, q, f, sizeof(f), NULL),
+					 0);
+		}
+	}
+	struct pvio_pkt *p0 = pvio_net_pkt_alloc(e.net, 0);
+	p0->len = 60;
+	ck_assert_int_eq(pvio_net_tx_burst(e.net, 2, &p0, 1), -EINVAL);
+	pvio_net_pkt_free(e.net, p0);
+	for (unsigned q = 0; q < 3; q++) {
+		struct pvio_pkt *r[8];
+		ck_assert_int_eq(pvio_net_rx_burst(e.net, q, r, 8), (int)q + 1);
+		for (unsigned i = 0; i <= q; i++) {
+			ck_assert_uint_eq(((uint8_t *)r[i]->data)[0], q * 16 + i);
+			ck_assert_uint_eq(r[i]->queue, q);
+			pvio_net_pkt_free(e.net, r[i]);
+		}
+		struct pvio_queue_stats st = nstats(e.net, q);
+		/* q + 1 received; transmissions are reclaimed lazily */
+		ck_assert_uint_ge(st.requests, q + 1);
+		ck_assert_uint_eq(st.device_requests, q + 1);
+		ck_assert_uint_eq(st.copies, q + 1); /* the sends */
+	}
+	struct pvio_queue_stats st;
+	ck_assert_int_eq(pvio_net_get_stats(e.net, 3, &st), -EINVAL);
+	ndown(&e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fe_net");
@@ -582,6 +634,7 @@ int main(void)
 	tcase_add_test(tc, wait_and_fd);
 	tcase_add_test(tc, migrate_inflight);
 	tcase_add_test(tc, migrate_refusals_and_failure);
+	tcase_add_test(tc, multi_queue);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
