@@ -118,7 +118,7 @@ void fe_brq_finish(pvio_blk *blk, struct fe_bq *bq, struct fe_brq *rq)
 	bq->finished++;
 	rq->state = FE_RQ_DONE;
 	if (!rq->sync)
-		bq->done[bq->done_tail++ % blk->depth] = i;
+		bq->done[(bq->done_head + bq->done_n++) % blk->depth] = i;
 }
 
 void fe_blk_free_slot(struct fe_bq *bq, struct fe_brq *rq)

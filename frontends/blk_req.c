@@ -226,8 +226,10 @@ static unsigned deliver(pvio_blk *blk, struct fe_bq *bq,
 			struct pvio_blk_completion *out, unsigned max)
 {
 	unsigned n = 0;
-	while (n < max && bq->done_head != bq->done_tail) {
-		struct fe_brq *rq = &bq->rq[bq->done[bq->done_head++ % blk->depth]];
+	while (n < max && bq->done_n) {
+		struct fe_brq *rq = &bq->rq[bq->done[bq->done_head]];
+		bq->done_head = (bq->done_head + 1) % blk->depth;
+		bq->done_n--;
 		out[n++] = (struct pvio_blk_completion){ rq->cookie, rq->err, 0 };
 		fe_blk_free_slot(bq, rq);
 	}

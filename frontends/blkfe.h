@@ -117,7 +117,7 @@ struct fe_bq {
 	struct fe_list list[2];   /* active (in order made), pending FIFO */
 	uint32_t nact;            /* on the active list */
 	uint16_t *done;           /* completed, not yet returned by poll */
-	uint32_t done_head, done_tail;
+	uint32_t done_head, done_n; /* FIFO of depth entries */
 	struct pvio_blk_dcomp *dcomp;
 	struct fe_bdq d;
 	int failed;               /* device failed: -EIO/-ENODEV, else 0 */

@@ -301,7 +301,8 @@ int fe_net_rx_reap(pvio_net *net, unsigned q, struct pvio_pkt **pkts,
 			if (!p)
 				continue;
 			if (to_stash)
-				nq->stash[nq->stash_t++ % nq->pool[FE_POOL_RX].n] = p;
+				nq->stash[(nq->stash_h + nq->stash_n++) %
+					  nq->pool[FE_POOL_RX].n] = p;
 			else
 				pkts[got] = p;
 			got++;
@@ -320,11 +321,14 @@ int pvio_net_rx_burst(pvio_net *net, unsigned q, struct pvio_pkt **pkts,
 	struct fe_nq *nq = &net->q[q];
 	pvio_dev *dev = net->dev;
 	unsigned n = 0;
-	unsigned stash_n = nq->pool[FE_POOL_RX].n;
+	unsigned cap = nq->pool[FE_POOL_RX].n;
 
 	/* frames that arrived while the front end moved come first */
-	while (n < max && nq->stash_h != nq->stash_t)
-		pkts[n++] = nq->stash[nq->stash_h++ % stash_n];
+	while (n < max && nq->stash_n) {
+		pkts[n++] = nq->stash[nq->stash_h];
+		nq->stash_h = (nq->stash_h + 1) % cap;
+		nq->stash_n--;
+	}
 	if (!pvio_dev_usable(dev))
 		return n ? (int)n : fe_dev_err(dev);
 	if (nq->fd_mode && !(net->flags & PVIO_NET_BUSY_POLL))
@@ -350,7 +354,7 @@ int pvio_net_wait(pvio_net *net, unsigned q, int64_t timeout_ns)
 		return -EINVAL;
 	struct fe_nq *nq = &net->q[q];
 	pvio_dev *dev = net->dev;
-	if (nq->stash_h != nq->stash_t)
+	if (nq->stash_n)
 		return 1;
 	if (!pvio_dev_usable(dev))
 		return fe_dev_err(dev);

@@ -55,7 +55,7 @@ struct fe_nq {
 	uint32_t *tags;           /* reap batch */
 	struct pvio_dseg *seg;    /* TX segments of one frame */
 	struct pvio_pkt **stash;  /* received while moving, delivered first */
-	uint32_t stash_h, stash_t;
+	uint32_t stash_h, stash_n; /* FIFO of RX-pool-size entries */
 	bool await_first;
 	uint64_t first_ns;
 	uint64_t tx_done;         /* TX completions (progress marker) */
