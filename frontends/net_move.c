@@ -142,14 +142,20 @@ static int check_contract(pvio_net *net, pvio_dev *nd)
 				      "aligned to %u",
 				      a, l->rx_buf_exact, l->rx_buf_min,
 				      l->rx_buf_align, rx->size, rx->align);
+	return 0;
+}
+
+/* After configure: some back ends settle their frame limit only then. */
+static int check_frames(pvio_net *net, pvio_dev *nd)
+{
 	uint32_t m = fe_net_tx_max(nd, net->mtu,
 				   net->q[0].pool[FE_POOL_TX].size, net->granted);
 	if (m < net->max_tx_frame)
-		return pvio_set_error(ctx, EINVAL,
+		return pvio_set_error(net->ctx, EINVAL,
 				      "cannot move to %s: it transmits frames "
 				      "of at most %u bytes, the front end "
 				      "promised %u",
-				      a, m, net->max_tx_frame);
+				      nd->info.address, m, net->max_tx_frame);
 	return 0;
 }
 
@@ -190,7 +196,7 @@ static int move(pvio_net *net, pvio_dev *nd, struct pvio_migrate_report *out)
 				   (unsigned long long)net->granted);
 		goto fail;
 	}
-	if ((r = fe_net_mac(net, nd, mac)) < 0)
+	if ((r = check_frames(net, nd)) < 0 || (r = fe_net_mac(net, nd, mac)) < 0)
 		goto fail;
 
 	stop_old(net);

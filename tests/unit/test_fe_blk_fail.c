@@ -6,6 +6,7 @@
  * the shared RAM disk), contract refusals, reconnect, counters across
  * devices.  Every request must complete exactly once.
  */
+#include <poll.h>
 #include <stdio.h>
 
 #include "fe_util.h"
@@ -551,6 +552,38 @@ START_TEST(bogus_completion)
 }
 END_TEST
 
+/* The completion fd is the same descriptor before and after a migration,
+ * and fires for completions on the new device. */
+START_TEST(completion_fd_survives_migration)
+{
+	struct env e;
+	env_up(&e, FAKE_VIRTIO, FAKE_HELD, 0, 0);
+	int fd = pvio_blk_completion_fd(e.blk, 0);
+	ck_assert_int_ge(fd, 0);
+	struct fake *f2 = new_dev(&e, FAKE_XEN, FAKE_HELD, CAP);
+	ck_assert_int_eq(pvio_blk_migrate(e.blk, f2->dev, 0, NULL), 0);
+	ck_assert_int_eq(pvio_blk_completion_fd(e.blk, 0), fd);
+	ck_assert_int_eq(pvio_blk_read(e.blk, 0, 0, e.buf, 4096, fe_cookie(0), 0),
+			 0);
+	struct pvio_blk_completion c[2];
+	ck_assert_int_eq(pvio_blk_poll(e.blk, 0, c, 0, 2, 0), 0);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, 0), 0);
+	fake_release(f2, 0, 1, false);
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	ck_assert_int_eq(pvio_blk_poll(e.blk, 0, c, 0, 2, 0), 1);
+	pvio_dma_free(e.ctx, e.buf);
+	f2->policy = FAKE_IMMEDIATE;
+	pvio_blk_close(e.blk);
+	ck_assert_uint_eq(f2->violations, 0);
+	fake_free(f2);
+	fake_free(e.f);
+	fake_disk_free(e.disk);
+	free(e.t);
+	pvio_ctx_free(e.ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fe_blk_fail");
@@ -565,6 +598,7 @@ int main(void)
 	tcase_add_test(tc, migrate_chain_stats);
 	tcase_add_test(tc, migrate_quiesce_fails);
 	tcase_add_loop_test(tc, bogus_completion, 0, 2);
+	tcase_add_test(tc, completion_fd_survives_migration);
 	tcase_add_loop_test(tc, chaos_exactly_once, 0, 6);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
