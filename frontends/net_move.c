@@ -30,7 +30,11 @@ static void drain_tx(pvio_net *net, uint64_t deadline)
 	for (;;) {
 		int busy = -1;
 		for (unsigned q = 0; q < net->nq; q++) {
-			if (fe_net_reclaim(net, q) > 0)
+			/* frames that already arrived are kept for the next
+			 * rx_burst: some back ends drop what is left in their
+			 * rings when quiesced */
+			if (fe_net_reclaim(net, q) > 0 ||
+			    fe_net_rx_reap(net, q, NULL, UINT32_MAX, true) > 0)
 				net->t_last_old = pvio_now_ns(net->ctx);
 			if (net->q[q].tx_inflight)
 				busy = (int)q;
