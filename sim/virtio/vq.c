@@ -221,12 +221,16 @@ void svirtio_vq_stop(struct svirtio_vq *vq)
 	vq->drv_evt = vq->dev_evt = NULL;
 }
 
+/* GET_VRING_BASE: the next avail index (packed: bits 0-14, the wrap
+ * counter in bit 15).  Like DPDK 22.11 the used position is not reported
+ * in bits 16-31 (newer QEMU accepts it there, pvio's driver does not): a
+ * ring is only stopped after its completions were written, so it equals
+ * the avail position. */
 uint32_t svirtio_vq_base(const struct svirtio_vq *vq)
 {
 	if (!vq->packed)
 		return vq->last_avail;
-	return (uint32_t)vq->last_avail | (uint32_t)vq->avail_wrap << 15 |
-	       (uint32_t)vq->used_idx << 16 | (uint32_t)vq->used_wrap << 31;
+	return (uint32_t)vq->last_avail | (uint32_t)vq->avail_wrap << 15;
 }
 
 static void set_inflight(struct svirtio_vq *vq, unsigned id, bool on)

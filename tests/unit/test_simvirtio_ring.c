@@ -684,7 +684,7 @@ START_TEST(packed_indirect_and_unpop)
 	uint32_t before = svirtio_vq_base(t.vq);
 	ck_assert_int_eq(svirtio_vq_pop(t.vq, e), 1);
 	ck_assert_uint_eq(e->ndesc, 2);
-	ck_assert_uint_eq(svirtio_vq_base(t.vq) & 0xffff, 1u | 0u << 15);
+	ck_assert_uint_eq(svirtio_vq_base(t.vq), 1u | 0u << 15);
 	svirtio_vq_unpop(t.vq, e->id, e->ndesc);
 	ck_assert_uint_eq(svirtio_vq_base(t.vq), before);
 	ck_assert_int_eq(svirtio_vq_pop(t.vq, e), 1);
