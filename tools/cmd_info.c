@@ -291,10 +291,8 @@ int cmd_info(int argc, char **argv)
 		return TOOL_FAIL;
 	int ret = TOOL_OK;
 	pvio_dev *dev = NULL;
-#ifdef PVIO_TOOLS_FRONTENDS
 	pvio_blk *blk = NULL;
 	pvio_net *net = NULL;
-#endif
 	struct info in = { .dev.struct_size = sizeof(in.dev) };
 
 	int r = pvio_dev_open(ctx, address, &dev);
@@ -307,7 +305,6 @@ int cmd_info(int argc, char **argv)
 		ret = tool_lib_fail("info", ctx, r, "reading device information");
 		goto out;
 	}
-#ifdef PVIO_TOOLS_FRONTENDS
 	if (start && in.dev.cls == PVIO_CLASS_BLK) {
 		struct pvio_blk_opts o = { .struct_size = sizeof(o) };
 		r = pvio_blk_attach(dev, &o, &blk);
@@ -337,9 +334,6 @@ int cmd_info(int argc, char **argv)
 		in.have_net = r == 0;
 		in.attached = true;
 	}
-#else
-	(void)start; /* no front ends in this build: show what is offered */
-#endif
 	if (in.attached) {
 		in.dev.struct_size = sizeof(in.dev);
 		r = pvio_dev_get_info(dev, &in.dev);
@@ -357,14 +351,11 @@ int cmd_info(int argc, char **argv)
 	if (in.state != PVIO_DEV_READY)
 		ret = TOOL_FAIL;
 out:
-#ifdef PVIO_TOOLS_FRONTENDS
 	if (blk)
 		pvio_blk_close(blk);
 	else if (net)
 		pvio_net_close(net);
-	else
-#endif
-	if (dev)
+	else if (dev)
 		pvio_dev_close(dev);
 	pvio_ctx_free(ctx);
 	return ret;

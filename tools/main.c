@@ -15,11 +15,9 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "info", cmd_info, "show what a device is, offers and uses" },
-#ifdef PVIO_TOOLS_FRONTENDS
 	{ "blk", cmd_blk, "read, write, flush, discard, write-zeroes a block device" },
 	{ "net", cmd_net, "send frames to a reflecting peer and check them" },
 	{ "bench", cmd_bench, "measure block IOPS and latency, network packet rate" },
-#endif
 	{ "sim", cmd_sim, "run a simulated host (virtio, xen, hyperv) or control one" },
 };
 
