@@ -7,14 +7,14 @@
 #     sudo scripts/demo.sh
 #
 # It installs what is missing (scripts/deps.sh), builds pvio under
-# build-demo/, then for each simulated hypervisor host: starts it, writes a
-# disk through pvio's block front end, reads it back and compares, sends
-# frames through pvio's network front end to a reflecting peer and checks
-# every one, and prints a short report.  Everything it starts is stopped by
-# process id when it ends, also on failure or Ctrl-C.
+# build-demo/, then for each simulated hypervisor host (KVM/virtio, then
+# Hyper-V): starts it, writes a disk through pvio's block front end, reads
+# it back and compares, sends frames through pvio's network front end to a
+# reflecting peer and checks every one, and prints a short report.
+# Everything it starts is stopped by process id when it ends, also on
+# failure or Ctrl-C.  Exit status 0 only if every check passed.
 #
-# Options:  --keep-going   try every host even after a failure
-#           --no-build     use build-demo/ as it is
+# Options:  --no-build     use build-demo/ as it is
 set -u
 
 PVIO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,17 +22,15 @@ PVIO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 # The simulated hosts the demo runs, in order.  Each has a start_<name>
 # function below that starts it and sets BLK and NET to device addresses.
-HOSTS="virtio"
+HOSTS="virtio hyperv"
 
 DISK_MB=4        # data written and read back per disk
 FRAMES=10000     # 64-byte frames per network device
 BIG_FRAMES=1000  # full-size (1514-byte) frames per network device
 
-keep_going=no
 build=yes
 for a in "$@"; do
 	case $a in
-	--keep-going) keep_going=yes ;;
 	--no-build) build=no ;;
 	-h|--help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument '$a'; see --help" ;;
@@ -56,18 +54,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_sim NAME ARGS...: run `pvio sim ARGS...` in the background and wait
-# (bounded) for its "ctl: ready" line; the host's log is $TMP/NAME.log.
+# start_sim NAME READY ARGS...: run `pvio sim ARGS...` in the background
+# and wait (bounded) for the line containing READY that the host prints
+# once it accepts connections; the host's log is $TMP/NAME.log.
 start_sim() {
-	local name=$1 line
-	shift
+	local name=$1 ready=$2 line fd
+	shift 2
 	mkfifo "$TMP/$name.ready"
 	"$PVIO" sim "$@" >"$TMP/$name.ready" 2>"$TMP/$name.log" &
 	PIDS="$PIDS $!"
 	exec {fd}<"$TMP/$name.ready"
 	while IFS= read -r -t 20 line <&"$fd"; do
 		case $line in
-		"ctl: ready"*) return 0 ;;
+		*"$ready"*) return 0 ;;
 		esac
 	done
 	say "the simulated $name host did not start; its log:"
@@ -76,36 +75,53 @@ start_sim() {
 }
 
 start_virtio() {
-	start_sim virtio virtio --ctl "$TMP/virtio-ctl.sock" \
+	start_sim virtio "ctl: ready" virtio --ctl "$TMP/virtio-ctl.sock" \
 		--blk "$TMP/virtio-blk.sock=$TMP/virtio-disk.img,size=64M" \
 		--net "$TMP/virtio-net.sock,mode=reflect" || return 1
 	BLK="vhost-user:$TMP/virtio-blk.sock?class=blk"
 	NET="vhost-user:$TMP/virtio-net.sock?class=net"
 }
 
-# One line of `pvio info` for the report.
-info_line() {
-	"$PVIO" info "$1" 2>&1 | sed -n "s/^$2 *//p" | head -n 1
-}
-
-# The normalised features pvio uses on a device, comma-separated.
-features_in_use() {
-	"$PVIO" info "$1" 2>/dev/null | awk '
-		/^features/ { f = 1; next }
-		f && /^[^ ]/ { f = 0 }
-		f && $NF == "yes" { printf "%s%s", n++ ? ", " : "", $1 }'
+start_hyperv() {
+	truncate -s 64M "$TMP/hyperv-disk.img" || return 1
+	start_sim hyperv "ready socket=" hyperv --socket "$TMP/hyperv.sock" \
+		--scsi "$TMP/hyperv-disk.img" --nic mode=reflect || return 1
+	BLK="sim-hyperv:$TMP/hyperv.sock/storvsc0"
+	NET="sim-hyperv:$TMP/hyperv.sock/netvsc0"
 }
 
 REPORT=()
+FAILED_HOSTS=""
 failures=0
 result() {
 	REPORT+=("$(printf '  %-8s %-7s %-5s %s' "$1" "$2" "$3" "$4")")
-	[ "$3" = ok ] || failures=$((failures + 1))
+	if [ "$3" != ok ]; then
+		failures=$((failures + 1))
+		case " $FAILED_HOSTS " in *" $1 "*) ;; *) FAILED_HOSTS="$FAILED_HOSTS $1" ;; esac
+	fi
+}
+
+# describe HOST WHAT ADDR: `pvio info` on the device; prints its protocol
+# and the normalised features pvio uses, and sets PROTO.  Fails (with a
+# report line) if the device cannot be opened and started.
+describe() {
+	local host=$1 what=$2 addr=$3 feats
+	if ! "$PVIO" info "$addr" >"$TMP/info" 2>"$TMP/err"; then
+		result "$host" "$what" FAIL "$(cat "$TMP/err")"
+		return 1
+	fi
+	PROTO=$(sed -n 's/^protocol *//p' "$TMP/info")
+	feats=$(awk '
+		/^features/ { f = 1; next }
+		f && /^[^ ]/ { f = 0 }
+		f && $NF == "yes" { printf "%s%s", n++ ? ", " : "", $1 }' "$TMP/info")
+	say "  $what: $PROTO at $addr"
+	say "    features in use: $feats"
 }
 
 demo_blk() {
-	local host=$1 dev=$2 off=$((1024 * 1024)) proto
-	proto=$(info_line "$dev" protocol)
+	local host=$1 dev=$2 off=$((1024 * 1024))
+	describe "$host" disk "$dev" || return 1
 	head -c $((DISK_MB * 1024 * 1024)) /dev/urandom >"$TMP/data"
 	if ! "$PVIO" blk write --sync "$dev" "$off" <"$TMP/data" 2>"$TMP/err"; then
 		result "$host" disk FAIL "write: $(cat "$TMP/err")"
@@ -120,22 +136,22 @@ demo_blk() {
 		result "$host" disk FAIL "read back differs: $(cmp "$TMP/data" "$TMP/back" 2>&1 | head -n 1)"
 		return 1
 	fi
-	result "$host" disk ok "$proto: wrote ${DISK_MB} MiB at offset 1 MiB, read back identical"
+	result "$host" disk ok "$PROTO: wrote ${DISK_MB} MiB at offset 1 MiB, read back identical"
 }
 
 demo_net() {
-	local host=$1 dev=$2 proto out rate
-	proto=$(info_line "$dev" protocol)
+	local host=$1 dev=$2 out rate
+	describe "$host" network "$dev" || return 1
 	if ! out=$("$PVIO" net loopback "$dev" --count "$FRAMES" --size 64 2>"$TMP/err"); then
-		result "$host" network FAIL "$(cat "$TMP/err") [$(echo "$out" | sed -n 2p)]"
+		result "$host" network FAIL "$(cat "$TMP/err") $(echo "$out" | sed -n 2p)"
 		return 1
 	fi
 	rate=$(echo "$out" | sed -n 's/^\([0-9]*\) frames\/s.*/\1/p')
 	if ! out=$("$PVIO" net loopback "$dev" --count "$BIG_FRAMES" --size 1514 2>"$TMP/err"); then
-		result "$host" network FAIL "1514-byte frames: $(cat "$TMP/err")"
+		result "$host" network FAIL "1514-byte frames: $(cat "$TMP/err") $(echo "$out" | sed -n 2p)"
 		return 1
 	fi
-	result "$host" network ok "$proto: $FRAMES x 64 B and $BIG_FRAMES x 1514 B frames came back intact (${rate:-?} frames/s)"
+	result "$host" network ok "$PROTO: $FRAMES x 64 B and $BIG_FRAMES x 1514 B frames came back intact (${rate:-?} frames/s)"
 }
 
 # ---------------------------------------------------------------- run
@@ -153,15 +169,10 @@ for h in $HOSTS; do
 	say "starting the simulated $h host"
 	if ! "start_$h"; then
 		result "$h" host FAIL "could not start the simulated host"
-		[ "$keep_going" = yes ] && continue
-		break
+		continue
 	fi
-	say "  block:   $(info_line "$BLK" protocol) at $BLK"
-	say "           features in use: $(features_in_use "$BLK")"
-	say "  network: $(info_line "$NET" protocol) at $NET"
-	say "           features in use: $(features_in_use "$NET")"
-	demo_blk "$h" "$BLK" || [ "$keep_going" = yes ] || break
-	demo_net "$h" "$NET" || [ "$keep_going" = yes ] || break
+	demo_blk "$h" "$BLK"
+	demo_net "$h" "$NET"
 done
 
 say ""
@@ -170,10 +181,10 @@ for r in "${REPORT[@]}"; do
 	say "$r"
 done
 if [ "$failures" != 0 ]; then
-	for log in "$TMP"/*.log; do
-		[ -s "$log" ] || continue
-		say "---------- ${log##*/} (last 20 lines)"
-		tail -n 20 "$log"
+	for h in $FAILED_HOSTS; do
+		[ -s "$TMP/$h.log" ] || continue
+		say "---------- the simulated $h host's log (last 20 lines)"
+		tail -n 20 "$TMP/$h.log"
 	done
 	say "$failures check(s) FAILED"
 	exit 1

@@ -10,6 +10,7 @@ PKGS="
   qemu-system-common qemu-utils
   dpdk dpdk-dev libdpdk-dev
   libxen-dev xenstore-utils
+  python3
 "
 # build-essential..check   the library, tools and unit tests
 # clang, libclang-rt-14-dev  the clang build and its sanitizer runtime
@@ -19,6 +20,7 @@ PKGS="
 # libdpdk-dev              rte_vmbus_reg.h for VMBus layout checks
 # libxen-dev               xen/io/*.h for Xen layout checks
 # xenstore-utils           xenstore-read & co. against the simulated xenstored
+# python3                  tests/integration/tools_*.sh check pvio's --json output
 
 missing=""
 for p in $PKGS; do
