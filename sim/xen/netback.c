@@ -136,6 +136,9 @@ static unsigned pick_queue(const struct sxen_netback *nb,
 	uint32_t h = 2166136261u;
 	for (uint32_t i = 26; i < 34 && i < f->len; i++)
 		h = (h ^ f->data[i]) * 16777619u;
+	h ^= h >> 16; /* mix the high bits into the low ones */
+	h *= 0x7feb352du;
+	h ^= h >> 15;
 	return h % nb->nq;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 
 #define xen_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
@@ -540,6 +541,110 @@ START_TEST(link_and_faults)
 }
 END_TEST
 
+START_TEST(multi_queue)
+{
+	/* two queues, split event channels, keys under queue-N; frames sent
+	 * on queue 1 come back spread over both queues by flow */
+	struct tguest g;
+	char p[128], v[32];
+	netif_tx_front_ring_t tx[2];
+	netif_rx_front_ring_t rx[2];
+	int tsend[2], tup[2], rsend[2], rup[2];
+	uint8_t *rxpg[2][16];
+	static uint8_t frame[128];
+	ck_assert_int_eq(tg_connect(&g, sim.sock, "mq"), 0);
+	ck_assert_int_eq(tg_set_memory(&g, 2u << 20), 0);
+	ck_assert_int_eq(tg_gnttab_setup(&g, 1), 0);
+	ck_assert_int_eq(tg_xs_connect(&g), 0);
+	ck_assert_int_eq(tg_attach(&g, "vif", 0), 0);
+	uint32_t t;
+	ck_assert_int_eq(tg_xs_tx_start(&g, &t), 0);
+	ck_assert_int_eq(tg_xs_write(&g, t, "device/vif/0/multi-queue-num-queues", "2"), 0);
+	for (int q = 0; q < 2; q++) {
+		uint64_t gfn;
+		uint32_t port;
+		netif_tx_sring_t *ts = (void *)tg_alloc_page(&g, &gfn);
+		SHARED_RING_INIT(ts);
+		FRONT_RING_INIT(&tx[q], ts, 4096);
+		snprintf(p, sizeof(p), "device/vif/0/queue-%d/tx-ring-ref", q);
+		snprintf(v, sizeof(v), "%u", tg_grant(&g, gfn, 0, false));
+		ck_assert_int_eq(tg_xs_write(&g, t, p, v), 0);
+		netif_rx_sring_t *rs = (void *)tg_alloc_page(&g, &gfn);
+		SHARED_RING_INIT(rs);
+		FRONT_RING_INIT(&rx[q], rs, 4096);
+		snprintf(p, sizeof(p), "device/vif/0/queue-%d/rx-ring-ref", q);
+		snprintf(v, sizeof(v), "%u", tg_grant(&g, gfn, 0, false));
+		ck_assert_int_eq(tg_xs_write(&g, t, p, v), 0);
+		ck_assert_int_eq(tg_evtchn_alloc(&g, 0, &port, &tsend[q], &tup[q]), 0);
+		snprintf(p, sizeof(p), "device/vif/0/queue-%d/event-channel-tx", q);
+		snprintf(v, sizeof(v), "%u", port);
+		ck_assert_int_eq(tg_xs_write(&g, t, p, v), 0);
+		ck_assert_int_eq(tg_evtchn_alloc(&g, 0, &port, &rsend[q], &rup[q]), 0);
+		snprintf(p, sizeof(p), "device/vif/0/queue-%d/event-channel-rx", q);
+		snprintf(v, sizeof(v), "%u", port);
+		ck_assert_int_eq(tg_xs_write(&g, t, p, v), 0);
+		for (int i = 0; i < 16; i++) {
+			rxpg[q][i] = tg_alloc_page(&g, &gfn);
+			netif_rx_request_t *r = RING_GET_REQUEST(&rx[q], rx[q].req_prod_pvt++);
+			r->id = (uint16_t)i;
+			r->gref = tg_grant(&g, gfn, 0, false);
+		}
+		RING_PUSH_REQUESTS(&rx[q]);
+	}
+	ck_assert_int_eq(tg_xs_write(&g, t, "device/vif/0/request-rx-copy", "1"), 0);
+	ck_assert_int_eq(tg_xs_write(&g, t, "device/vif/0/feature-rx-notify", "1"), 0);
+	ck_assert_int_eq(tg_xs_write(&g, t, "device/vif/0/state", "4"), 0);
+	ck_assert_int_eq(tg_xs_tx_end(&g, t, true), 0);
+	snprintf(p, sizeof(p), "/local/domain/0/backend/vif/%u/0/state", g.domid);
+	ck_assert(tg_xs_wait_value(&g, p, "4"));
+	uint64_t gfn;
+	uint8_t *txp = tg_alloc_page(&g, &gfn);
+	uint32_t txref = tg_grant(&g, gfn, 0, true);
+	eth(frame, 0x88B5);
+	for (int i = 0; i < 8; i++) {
+		frame[26] = (uint8_t)(i * 37);
+		frame[33] = (uint8_t)i;
+		memcpy(txp + i * 128, frame, 100);
+		netif_tx_request_t *r = RING_GET_REQUEST(&tx[1], tx[1].req_prod_pvt++);
+		r->gref = txref;
+		r->offset = (uint16_t)(i * 128);
+		r->flags = 0;
+		r->id = (uint16_t)i;
+		r->size = 100;
+	}
+	int notify;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&tx[1], notify);
+	ck_assert(notify);
+	tg_kick(tsend[1]);
+	/* all eight come back; count per queue */
+	unsigned got[2] = { 0, 0 };
+	for (int tries = 0; tries < 50 && got[0] + got[1] < 8; tries++) {
+		for (int q = 0; q < 2; q++) {
+			int more;
+			RING_FINAL_CHECK_FOR_RESPONSES(&rx[q], more);
+			while (more) {
+				netif_rx_response_t *r = RING_GET_RESPONSE(&rx[q], rx[q].rsp_cons++);
+				ck_assert_int_eq(r->status, 100);
+				ck_assert_uint_eq(rxpg[q][r->id][12], 0x88);
+				got[q]++;
+				RING_FINAL_CHECK_FOR_RESPONSES(&rx[q], more);
+			}
+		}
+		if (got[0] + got[1] < 8) {
+			struct pollfd pf[2] = { { rup[0], POLLIN, 0 }, { rup[1], POLLIN, 0 } };
+			ck_assert_int_gt(poll(pf, 2, 10000), 0);
+			for (int q = 0; q < 2; q++)
+				if (pf[q].revents)
+					tg_wait_upcall(rup[q], 0);
+		}
+	}
+	ck_assert_uint_eq(got[0] + got[1], 8);
+	ck_assert_uint_gt(got[0], 0);
+	ck_assert_uint_gt(got[1], 0);
+	tg_close(&g);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("simxen_net");
@@ -551,6 +656,7 @@ int main(void)
 	tcase_add_test(tc, rx_copy_required);
 	tcase_add_test(tc, fatal_tx_errors);
 	tcase_add_test(tc, link_and_faults);
+	tcase_add_test(tc, multi_queue);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -338,6 +339,99 @@ START_TEST(directory_part)
 }
 END_TEST
 
+/* raw bytes on a new connection; true if the host closed it */
+static bool host_closes(const void *buf, size_t len)
+{
+	struct tguest g;
+	ck_assert_int_eq(tg_xs_dom0(&g, sim.sock), 0); /* just a connection */
+	ck_assert_int_eq(write(g.xs, buf, len), (ssize_t)len);
+	char c[64];
+	struct pollfd p = { g.xs, POLLIN, 0 };
+	bool closed = false;
+	/* replies may come first; EOF must follow within the deadline */
+	while (poll(&p, 1, 10000) > 0) {
+		ssize_t n = read(g.xs, c, sizeof(c));
+		if (n <= 0) {
+			closed = true;
+			break;
+		}
+	}
+	tg_close(&g);
+	return closed;
+}
+
+START_TEST(hostif_malformed)
+{
+	struct {
+		uint32_t magic;
+		uint16_t type, flags;
+		uint32_t seq, len;
+		uint8_t payload[48];
+	} m;
+	memset(&m, 0, sizeof(m));
+	m.magic = 0x4F495650u;
+	/* a request before HELLO */
+	m.type = 17;
+	m.len = 8;
+	ck_assert(host_closes(&m, 16 + 8));
+	/* payload longer than 4096 */
+	m.type = 1;
+	m.len = 5000;
+	ck_assert(host_closes(&m, 16));
+	/* a short HELLO */
+	m.len = 8;
+	ck_assert(host_closes(&m, 16 + 8));
+	/* an unknown type after a good HELLO */
+	struct tguest g;
+	ck_assert_int_eq(tg_connect(&g, sim.sock, "fuzz"), 0);
+	ck_assert_int_eq(tg_request(&g, 55, NULL, 0, NULL, NULL, NULL, NULL), -EPIPE);
+	tg_close(&g);
+	/* bad magic after HELLO */
+	ck_assert_int_eq(tg_connect(&g, sim.sock, "fuzz2"), 0);
+	m.magic = 0x12345678;
+	m.type = 16;
+	m.len = 0;
+	ck_assert_int_eq(write(g.fd, &m, 16), 16);
+	char c;
+	ck_assert_int_eq(read(g.fd, &c, 1), 0);
+	tg_close(&g);
+	/* requests with bad arguments get errors, not disconnection */
+	ck_assert_int_eq(tg_connect(&g, sim.sock, "args"), 0);
+	uint64_t mem[3] = { 0x1000, 0x2000, 0 };
+	ck_assert_int_eq(tg_request(&g, 2, mem, sizeof(mem), NULL, NULL, NULL, NULL), -EBADF);
+	uint32_t n[2] = { 0, 0 };
+	ck_assert_int_eq(tg_request(&g, 17, n, sizeof(n), NULL, NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(tg_set_memory(&g, 1u << 20), 0);
+	/* a grant table outside guest memory */
+	struct {
+		uint32_t n, pad;
+		uint64_t gfn;
+	} gt = { 1, 0, 0x5 };
+	ck_assert_int_eq(tg_request(&g, 17, &gt, sizeof(gt), NULL, NULL, NULL, NULL), -EINVAL);
+	uint32_t port = 99;
+	ck_assert_int_eq(tg_request(&g, 19, &port, 4, NULL, NULL, NULL, NULL), -EINVAL);
+	int s, u;
+	ck_assert_int_eq(tg_evtchn_alloc(&g, 0x7FF5, &port, &s, &u), -EINVAL);
+	ck_assert_int_eq(tg_evtchn_alloc(&g, 0, &port, &s, &u), 0);
+	ck_assert_uint_eq(port, 1);
+	ck_assert_int_eq(tg_request(&g, 19, &port, 4, NULL, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(tg_request(&g, 19, &port, 4, NULL, NULL, NULL, NULL), -EINVAL);
+	close(s);
+	close(u);
+	/* SIM_CTL is for management connections only */
+	ck_assert_int_eq(tg_request(&g, 100, "status", 7, NULL, NULL, NULL, NULL), -EPERM);
+	tg_close(&g);
+	/* a client that stops in the middle of a message stalls only itself */
+	ck_assert_int_eq(tg_connect(&g, sim.sock, "stall"), 0);
+	ck_assert_int_eq(write(g.fd, &m, 7), 7);
+	ck_assert_int_eq(RUN("xenstore-read", "/local/domain/0/domid"), 0);
+	ck_assert_str_eq(out, "0\n");
+	tg_close(&g);
+	ck_assert_int_eq(tsim_ctl(&sim, "status", out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "xenstore:"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("simxen_xenstore");
@@ -351,6 +445,7 @@ int main(void)
 	tcase_add_test(tc, transactions);
 	tcase_add_test(tc, protocol_errors_and_limits);
 	tcase_add_test(tc, directory_part);
+	tcase_add_test(tc, hostif_malformed);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
