@@ -914,6 +914,12 @@ int sxen_blkback_resize(struct sxen_blkback *bb)
 
 void sxen_blkback_faults_changed(struct sxen_blkback *bb)
 {
+	if (bb->closing_timer && !bb->cfg->f.closing_delay_ms) {
+		/* closing delay switched off: follow the front end now */
+		sim_loop_cancel(bb->xb.h->loop, bb->closing_timer);
+		bb->closing_timer = 0;
+		sxen_xb_switch(&bb->xb, SXB_CLOSING);
+	}
 	for (unsigned i = 0; i < bb->nrings; i++) {
 		struct blkring *q = &bb->ring[i];
 		if (q->mapped && !bb->cfg->f.delay_ms && q->dq_n) {

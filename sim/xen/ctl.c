@@ -27,7 +27,7 @@ static const struct {
 	{ "clear DEV", "remove all faults of DEV" },
 	{ "close DEV", "the back end goes to Closing now, even with I/O in flight" },
 	{ "unplug DEV", "hot-unplug as `xl block-detach`: online=0, back end Closing, removed when the front end closes (forced after 10 s)" },
-	{ "closing-delay DEV MS", "vbd: wait MS ms before following the front end to Closing (Linux blkback takes ~5 s)" },
+	{ "closing-delay DEV MS", "vbd: wait MS ms before following the front end to Closing (Linux blkback takes ~5 s); 0 ends a wait in progress" },
 	{ "link DEV up|down", "vif: carrier on or off (`carrier` key; frames are dropped while down)" },
 	{ "resize DEV", "vbd: re-read the image size and announce it (sectors, state) as blkback does" },
 };

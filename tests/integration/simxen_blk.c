@@ -466,6 +466,13 @@ START_TEST(persistent_grants_and_close)
 	/* ... so a read-only grant cannot be used at all */
 	uint32_t ro = tg_grant(&b.g, gfn, 0, true);
 	ck_assert_int_eq(blk_rw(&b, BLKIF_OP_WRITE, 16, ro, 0, 7), BLKIF_RSP_ERROR);
+	/* the grant table cannot be replaced while grants are mapped */
+	struct {
+		uint32_t n, pad;
+		uint64_t gfn;
+	} gt = { 1, 0, 0 };
+	tg_alloc_page(&b.g, &gt.gfn);
+	ck_assert_int_eq(tg_request(&b.g, 17, &gt, sizeof(gt), NULL, NULL, NULL, NULL), -EBUSY);
 	/* the guest changing the entry does not matter once it is mapped */
 	tg_gnt_set(&b.g, ref, GTF_permit_access | GTF_reading | GTF_writing, 0,
 		   (uint32_t)gfn);
@@ -810,6 +817,24 @@ START_TEST(multi_queue)
 }
 END_TEST
 
+START_TEST(slow_closing)
+{
+	struct tblk b;
+	char p[128];
+	ck_assert_int_eq(tsim_ctl(&sim, "closing-delay vbd/51712 600000", out, sizeof(out)), 0);
+	blk_open(&b, "slow", false, 0);
+	snprintf(p, sizeof(p), "%s/state", b.fe);
+	ck_assert_int_eq(tg_xs_write(&b.g, 0, p, "5"), 0);
+	/* the front end's Closing was seen, the back end has not followed */
+	ck_assert_int_eq(tsim_ctl(&sim, "status", out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "state=Connected fe=Closing"));
+	/* ending the delay lets it follow */
+	ck_assert_int_eq(tsim_ctl(&sim, "closing-delay vbd/51712 0", out, sizeof(out)), 0);
+	ck_assert(wait_be_state(&b, XenbusStateClosing));
+	tg_close(&b.g);
+}
+END_TEST
+
 START_TEST(sigterm_with_guest_connected)
 {
 	struct tblk b;
@@ -854,6 +879,7 @@ int main(void)
 	tcase_add_test(tc, readonly_disk);
 	tcase_add_test(tc, large_sectors);
 	tcase_add_test(tc, multi_queue);
+	tcase_add_test(tc, slow_closing);
 	tcase_add_test(tc, sigterm_with_guest_connected);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -338,6 +338,8 @@ START_TEST(handshake_and_reflect)
 	net_open(&n, "net", 0, 0);
 	/* what Linux netback publishes */
 	ck_assert_str_eq(bkey(&n, "feature-rx-copy", v, sizeof(v)), "1");
+	ck_assert_str_eq(bkey(&n, "feature-rx-flip", v, sizeof(v)), "0");
+	ck_assert_str_eq(bkey(&n, "feature-ipv6-csum-offload", v, sizeof(v)), "1");
 	ck_assert_str_eq(bkey(&n, "feature-sg", v, sizeof(v)), "1");
 	ck_assert_str_eq(bkey(&n, "feature-gso-tcpv4", v, sizeof(v)), "1");
 	ck_assert_str_eq(bkey(&n, "feature-gso-tcpv6", v, sizeof(v)), "1");
@@ -541,6 +543,30 @@ START_TEST(link_and_faults)
 }
 END_TEST
 
+START_TEST(initialised_is_ignored)
+{
+	/* netback does not connect on front Initialised, only on Connected */
+	struct tnet n;
+	char p[96];
+	memset(&n, 0, sizeof(n));
+	ck_assert_int_eq(tg_connect(&n.g, sim.sock, "init"), 0);
+	ck_assert_int_eq(tg_xs_connect(&n.g), 0);
+	ck_assert_int_eq(tg_attach(&n.g, "vif", 0), 0);
+	snprintf(n.be, sizeof(n.be), "/local/domain/0/backend/vif/%u/0", n.g.domid);
+	ck_assert(wait_be_state(&n, XenbusStateInitWait));
+	snprintf(p, sizeof(p), "device/vif/0/state");
+	ck_assert_int_eq(tg_xs_write(&n.g, 0, p, "3"), 0);
+	/* the back end has seen it (events are handled before the next
+	 * request is read) and stayed in InitWait */
+	ck_assert_int_eq(tsim_ctl(&sim, "status", out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "state=InitWait fe=Initialised"));
+	/* Connected without ring keys: fatal */
+	ck_assert_int_eq(tg_xs_write(&n.g, 0, p, "4"), 0);
+	ck_assert(wait_be_state(&n, XenbusStateClosing));
+	tg_close(&n.g);
+}
+END_TEST
+
 START_TEST(multi_queue)
 {
 	/* two queues, split event channels, keys under queue-N; frames sent
@@ -656,6 +682,7 @@ int main(void)
 	tcase_add_test(tc, rx_copy_required);
 	tcase_add_test(tc, fatal_tx_errors);
 	tcase_add_test(tc, link_and_faults);
+	tcase_add_test(tc, initialised_is_ignored);
 	tcase_add_test(tc, multi_queue);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -434,6 +434,10 @@ END_TEST
 
 int main(void)
 {
+	if (system("command -v xenstore-read >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "simxen_xenstore: xenstore-utils is not installed; run scripts/deps.sh\n");
+		return 77;
+	}
 	Suite *s = suite_create("simxen_xenstore");
 	TCase *tc = tcase_create("xenstored");
 	tcase_add_checked_fixture(tc, setup, teardown);
