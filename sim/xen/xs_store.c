@@ -247,25 +247,27 @@ static struct xnode *lookup(struct xnode *root, const char *path)
 	return n;
 }
 
+/* The absolute path of n, built from the leaf up (paths can be ~1500
+ * levels deep). */
 static void node_path(const struct xnode *n, char *buf, size_t len)
 {
-	const struct xnode *chain[256];
-	unsigned depth = 0;
-	for (const struct xnode *i = n; i && i->parent && depth < 256;
-	     i = i->parent)
-		chain[depth++] = i;
-	size_t off = 0;
-	buf[0] = 0;
-	if (!depth) {
+	size_t end = len - 1;
+	buf[end] = 0;
+	if (!n->parent) {
 		snprintf(buf, len, "/");
 		return;
 	}
-	while (depth--) {
-		int w = snprintf(buf + off, len - off, "/%s", chain[depth]->name);
-		if (w < 0 || (size_t)w >= len - off)
+	for (const struct xnode *i = n; i && i->parent; i = i->parent) {
+		size_t l = strlen(i->name);
+		if (l + 1 > end) {
+			buf[0] = 0; /* cannot happen: paths are bounded */
 			return;
-		off += (size_t)w;
+		}
+		end -= l;
+		memcpy(buf + end, i->name, l);
+		buf[--end] = '/';
 	}
+	memmove(buf, buf + end, len - end);
 }
 
 static uint32_t child_bytes(const struct xnode *n)
@@ -551,13 +553,12 @@ static void touch(struct ctx *x, const char *path, const struct xnode *n)
 	t->nacc++;
 }
 
-static void touch_tree(struct ctx *x, const struct xnode *n)
+static void touch_tree(struct ctx *x, const struct xnode *n, char *p)
 {
-	char p[PATH_BUF];
-	node_path(n, p, sizeof(p));
+	node_path(n, p, PATH_BUF);
 	touch(x, p, n);
 	for (uint32_t i = 0; i < n->nkids; i++)
-		touch_tree(x, n->kids[i]);
+		touch_tree(x, n->kids[i], p);
 }
 
 static void log_op(struct ctx *x, int type, const char *path,
@@ -760,12 +761,13 @@ static int do_mkdir(struct ctx *x, const char *path)
 	return 0;
 }
 
-static void delete_tree(struct ctx *x, struct xnode *n)
+/* p: a PATH_BUF scratch buffer shared by the recursion (trees can be
+ * ~1500 levels deep: no path buffer per frame). */
+static void delete_tree(struct ctx *x, struct xnode *n, char *p)
 {
-	char p[PATH_BUF];
 	while (n->nkids)
-		delete_tree(x, n->kids[0]);
-	node_path(n, p, sizeof(p));
+		delete_tree(x, n->kids[0], p);
+	node_path(n, p, PATH_BUF);
 	if (!x->tx)
 		fire(x->st, p, true, n, NULL, 0);
 	if (n->parent) {
@@ -793,10 +795,11 @@ static int do_rm(struct ctx *x, const char *path)
 	char p[PATH_BUF];
 	parent_path(path, p);
 	touch(x, p, n->parent);
-	touch_tree(x, n);
+	if (x->tx)
+		touch_tree(x, n, p);
 	if (!x->tx)
 		fire(x->st, path, false, n, NULL, 0);
-	delete_tree(x, n);
+	delete_tree(x, n, p);
 	log_op(x, OP_RM, path, NULL, 0, NULL, 0);
 	return 0;
 }

@@ -203,6 +203,35 @@ START_TEST(quotas)
 }
 END_TEST
 
+START_TEST(deep_paths)
+{
+	/* ~900 levels: paths, events and removal must not depend on depth */
+	struct sink_log l = { .n = 0 };
+	struct sxen_xs_client *w = sxen_xs_client_new(st, 3, false, &cap, &l);
+	static char p[2100];
+	size_t off = (size_t)snprintf(p, sizeof(p), "data");
+	while (off + 2 < 1800) { /* ~900 levels, under the 1000-node quota */
+		p[off++] = '/';
+		p[off++] = 'a';
+	}
+	p[off] = 0;
+	ck_assert_int_eq(sxen_xs_watch(w, p, "deep"), 0);
+	ck_assert_int_eq(sxen_xs_write(w, 0, p, "v", 1), 0);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_int_eq(strncmp(l.ev[0], "data/a/a/a", 10), 0);
+	uint32_t tx;
+	ck_assert_int_eq(sxen_xs_tx_start(w, &tx), 0);
+	ck_assert_int_eq(sxen_xs_rm(w, tx, "data/a"), 0);
+	ck_assert_int_eq(sxen_xs_tx_end(w, tx, true), 0);
+	char *v;
+	uint32_t len;
+	ck_assert_int_eq(sxen_xs_read(w, 0, p, &v, &len), -ENOENT);
+	/* the deep watch fired exactly for its node on removal */
+	ck_assert_uint_eq(l.n, 2);
+	sxen_xs_client_free(w);
+}
+END_TEST
+
 /* an Ethernet + IPv4 + TCP frame with `payload` bytes */
 static struct sxen_frame *tcp4(uint32_t payload)
 {
@@ -294,6 +323,7 @@ int main(void)
 	tcase_add_test(tc, watch_paths_and_permissions);
 	tcase_add_test(tc, transaction_conflicts);
 	tcase_add_test(tc, quotas);
+	tcase_add_test(tc, deep_paths);
 	suite_add_tcase(s, tc);
 	TCase *tp = tcase_create("packets");
 	tcase_add_test(tp, checksum_and_gso);
