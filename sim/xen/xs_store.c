@@ -671,7 +671,8 @@ static int create_node(struct ctx *x, const char *path, const void *val,
 	}
 	const char *rest = path + strlen(p);
 	if (x->check && !x->c->priv) {
-		unsigned newn = 0;
+		/* one new node per path component below the ancestor */
+		unsigned newn = *rest && *rest != '/';
 		for (const char *s = rest; *s; s++)
 			newn += *s == '/';
 		if (count_owned(x->root, x->c->domid) + newn > QUOTA_NODES)
