@@ -651,6 +651,12 @@ START_TEST(faults)
 	blk_push(&b);
 	ck_assert(tg_wait_upcall(b.up, 10000));
 	ck_assert(RING_RESPONSE_PROD_OVERFLOW(&b.ring, b.sring->rsp_prod));
+	/* the image grows: `resize` announces it as blkback's vbd_resize */
+	ck_assert_int_eq(truncate(img, (off_t)IMG_SECTORS * 512 * 2), 0);
+	ck_assert_int_eq(tsim_ctl(&sim, "resize vbd/51712", out, sizeof(out)), 0);
+	char v[32];
+	ck_assert_str_eq(bkey(&b, "sectors", v, sizeof(v)), "4096");
+	ck_assert_str_eq(bkey(&b, "state", v, sizeof(v)), "4");
 	/* Closing on demand */
 	ck_assert_int_eq(tsim_ctl(&sim, "close vbd/51712", out, sizeof(out)), 0);
 	ck_assert(wait_be_state(&b, XenbusStateClosing));
