@@ -122,38 +122,65 @@ static void fit_address(struct conv *c, const struct virt_dev *v,
 	xmlFree(type);
 }
 
-static void convert_disk(struct conv *c, struct virt_domain *d,
-			 struct virt_dev *v, enum virt_hv to)
+/* The name a converted disk wants: the target's prefix with the disk's own
+ * letters (Xen's d<N> form counts as letters N). */
+static void wanted_name(struct conv *c, const struct virt_dev *v, uint32_t *idx,
+			int *part)
 {
-	xmlNodePtr t = virt_xml_child(v->node, "target");
 	const char *prefix;
-	uint32_t idx;
-	int part;
-	char name[32];
-	if (virt_disk_name_split(v->target, &prefix, &idx, &part)) {
-		/* Xen's d<N>[p<M>] form, or a name pvio cannot read */
+	if (virt_disk_name_split(v->target, &prefix, idx, part)) {
 		char *end;
 		unsigned long n = v->target[0] == 'd'
 					  ? strtoul(v->target + 1, &end, 10) : 0;
-		idx = (uint32_t)(v->target[0] == 'd' && end != v->target + 1
-					 ? n : 0);
-		part = -1;
+		*idx = (uint32_t)(v->target[0] == 'd' && end != v->target + 1 &&
+					  n < (1ul << 20) ? n : 0);
+		*part = -1;
 	}
-	if (part >= 0 && c->o->to != VIRT_HV_XEN) {
+	if (*part >= 0 && c->o->to != VIRT_HV_XEN) {
 		note(c, "disk %s: a partition (%d) as a disk exists on Xen only; "
-		     "it becomes a whole disk", v->target, part);
-		part = -1;
+		     "it becomes a whole disk", v->target, *part);
+		*part = -1;
 	}
-	uint32_t want = idx;
-	for (uint32_t i = 0; i < 4096; i++, idx++) {
-		if (virt_disk_name(target_prefix(to), idx, part, name, sizeof(name)))
-			break;
-		if (!name_taken(d, name, v))
-			break;
-	}
-	if (idx != want)
+}
+
+/* Give disk v its new name: its own letters when free (first pass), else
+ * (second pass) the lowest free letters.  Returns false if the first pass
+ * must leave it for the second. */
+static bool convert_disk(struct conv *c, struct virt_domain *d,
+			 struct virt_dev *v, enum virt_hv to, bool second)
+{
+	xmlNodePtr t = virt_xml_child(v->node, "target");
+	uint32_t idx;
+	int part;
+	char name[32], old[32];
+	const char *px = target_prefix(to);
+	snprintf(old, sizeof(old), "%s", v->target);
+	if (!second) {
+		struct conv quiet = { .o = c->o };
+		struct virt_convert_opts qo = *c->o;
+		qo.note = NULL;
+		quiet.o = &qo;
+		wanted_name(&quiet, v, &idx, &part);
+		if (virt_disk_name(px, idx, part, name, sizeof(name)) ||
+		    name_taken(d, name, v))
+			return false;
+		wanted_name(c, v, &idx, &part);
+	} else {
+		wanted_name(c, v, &idx, &part);
+		bool found = false;
+		for (uint32_t i = 0; i < 4096 && !found; i++) {
+			if (virt_disk_name(px, i, part, name, sizeof(name)))
+				break;
+			found = !name_taken(d, name, v);
+		}
+		if (!found) {
+			note(c, "disk %s: no free %s name; left as it is", old,
+			     target_title(to));
+			return true;
+		}
 		note(c, "disk %s: renamed to %s: the name with its own letters "
-		     "is taken by another disk", v->target, name);
+		     "is taken by another disk", old, name);
+	}
 	xmlSetProp(t, (const xmlChar *)"dev", (const xmlChar *)name);
 	xmlSetProp(t, (const xmlChar *)"bus", (const xmlChar *)target_bus(to));
 	snprintf(v->target, sizeof(v->target), "%s", name);
@@ -180,6 +207,7 @@ static void convert_disk(struct conv *c, struct virt_domain *d,
 			xmlFree(val);
 		}
 	}
+	return true;
 }
 
 static void set_model(xmlNodePtr iface, const char *model)
@@ -326,6 +354,8 @@ int virt_convert_doc(xmlDocPtr doc, const struct virt_convert_opts *o,
 	xmlNodePtr devices = virt_xml_child(root, "devices");
 	enum virt_hv to = o->to;
 	bool scsi_freed[64] = { false };
+	size_t *pending = virt_calloc(d.ndev ? d.ndev : 1, sizeof(*pending));
+	size_t npending = 0;
 
 	for (size_t i = 0; i < d.ndev && d.hv != to; i++) {
 		struct virt_dev *v = &d.dev[i];
@@ -339,7 +369,8 @@ int virt_convert_doc(xmlDocPtr doc, const struct virt_convert_opts *o,
 					if (ci >= 0 && ci < 64)
 						scsi_freed[ci] = true;
 				}
-				convert_disk(&c, &d, v, to);
+				if (!convert_disk(&c, &d, v, to, false))
+					pending[npending++] = i;
 			} else {
 				convert_interface(&c, v, to);
 			}
@@ -354,6 +385,13 @@ int virt_convert_doc(xmlDocPtr doc, const struct virt_convert_opts *o,
 		     v->cls == PVIO_CLASS_BLK ? "disk" : "interface",
 		     dev_name(v), v->kind, why);
 	}
+
+	/* second pass: disks whose own letters were taken */
+	for (size_t k = 0; k < npending; k++) {
+		struct virt_dev *v = &d.dev[pending[k]];
+		convert_disk(&c, &d, v, to, true);
+	}
+	free(pending);
 
 	if (d.hv != to) {
 		/* controllers: Hyper-V's synthetic disks need a SCSI one;

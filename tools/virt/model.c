@@ -21,7 +21,9 @@
  *         xen and model netfront / no model count as the paravirtual
  *         definition convert rewrites.
  *  Hyper-V libvirt's hyperv driver attaches every interface as a synthetic
- *         NIC on a virtual switch (type='bridge', no model) and SCSI disks
+ *         NIC on a virtual switch (type='bridge', no model; an emulated
+ *         model such as e1000 is taken as a legacy adapter pvio cannot
+ *         drive) and SCSI disks
  *         on synthetic SCSI controllers (StorVSC); IDE and floppy disks are
  *         emulated.  libvirt does not report the VMBus instance GUID, so
  *         the address is "vmbus (instance assigned by Hyper-V)".
@@ -250,8 +252,9 @@ static void read_disk(const struct virt_domain *d, xmlNodePtr devices,
 				not_drivable(v, "an emulated SCSI controller");
 			}
 		} else {
-			SETF(v->kind, "%.24s (emulated)", b);
-			SETF(why, "an emulated %.24s disk", b);
+			SETF(v->kind, "%.24s%s%.16s (emulated)", b,
+			     is_disk ? "" : " ", is_disk ? "" : v->device);
+			SETF(why, "an emulated %.24s %.16s", b, v->device);
 			not_drivable(v, why);
 		}
 		break;
@@ -291,9 +294,10 @@ static void read_disk(const struct virt_domain *d, xmlNodePtr devices,
 			if (!is_disk)
 				not_drivable(v, "a CD-ROM, not a disk");
 		} else {
-			SETF(v->kind, "%.24s (emulated)", b);
-			SETF(why, "an emulated %.24s disk (pvio drives "
-			     "synthetic SCSI)", b);
+			SETF(v->kind, "%.24s%s%.16s (emulated)", b,
+			     is_disk ? "" : " ", is_disk ? "" : v->device);
+			SETF(why, "an emulated %.24s %.16s (pvio drives "
+			     "synthetic SCSI)", b, v->device);
 			not_drivable(v, why);
 		}
 		break;
@@ -387,6 +391,15 @@ static void read_interface(const struct virt_domain *d, xmlNodePtr n,
 		SETF(v->address, "xen:vif/%u", vif_index);
 		break;
 	case VIRT_HV_HYPERV:
+		if (*m && !is_virtio_model(m) && !streq(m, "netfront")) {
+			/* an emulated model: Hyper-V's legacy adapter at best;
+			 * libvirt's driver attaches synthetic NICs only */
+			SETF(v->kind, "%.24s (emulated)", m);
+			SETF(why, "an emulated %.24s NIC (pvio drives Hyper-V's "
+			     "synthetic NIC)", m);
+			not_drivable(v, why);
+			break;
+		}
 		v->paravirt = true;
 		SET(v->kind, "NetVSC (synthetic NIC)");
 		SET(v->address, "vmbus (instance assigned by Hyper-V)");

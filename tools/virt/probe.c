@@ -413,8 +413,8 @@ static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event,
 {
 	(void)c, (void)dom, (void)detail;
 	struct run *r = opaque;
-	if (event == VIR_DOMAIN_EVENT_STOPPED ||
-	    event == VIR_DOMAIN_EVENT_UNDEFINED || event == VIR_DOMAIN_EVENT_CRASHED)
+	/* not UNDEFINED: the probe undefines its domain while it runs */
+	if (event == VIR_DOMAIN_EVENT_STOPPED || event == VIR_DOMAIN_EVENT_CRASHED)
 		r->stopped = true;
 	return 0;
 }
