@@ -230,6 +230,9 @@ static void convert_interface(struct conv *c, struct virt_dev *v,
 	xmlNodePtr n = v->node;
 	char *type = virt_xml_attr(n, "type");
 	const char *name = dev_name(v);
+	if (strstr(v->kind, "ioemu"))
+		note(c, "interface %s: its emulated twin (Xen ioemu) is not "
+		     "kept; the paravirtual NIC is", name);
 	if (to == VIRT_HV_KVM) {
 		set_model(n, "virtio");
 		fit_address(c, v, "pci", "virtio NICs get a PCI slot");
