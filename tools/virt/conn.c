@@ -65,6 +65,7 @@ static void *open_thread(void *p)
 {
 	struct open_job *j = p;
 	virSetErrorFunc(NULL, silent);
+	virt_quiet_xml_errors(); /* libxml2's handlers are per thread */
 	virConnectPtr c = j->ro ? virConnectOpenReadOnly(j->uri)
 				: virConnectOpen(j->uri);
 	pthread_mutex_lock(&j->lock);
