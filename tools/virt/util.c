@@ -13,6 +13,8 @@
 #include "tools/virt/virt.h"
 
 static void vmsg(const char *sub, const char *kind, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vmsg(const char *sub, const char *kind, const char *fmt, va_list ap)
 {
 	char line[1024];
 	vsnprintf(line, sizeof(line), fmt, ap);
