@@ -586,9 +586,11 @@ static void probe_host(struct host *h, const struct probe_opts *o,
 				have_uuid = false;
 			}
 		}
-		if (!dom && spec.mac && attempt == 0) {
-			/* maybe the connection cannot do user-mode networking:
-			 * once more without a network, and say so */
+		if (!dom && spec.mac && attempt == 0 &&
+		    (strcasestr(err, "net") || strcasestr(err, "interface") ||
+		     strcasestr(err, "slirp"))) {
+			/* the connection cannot do user-mode networking, it
+			 * seems: once more without a network, and say so */
 			snprintf(h->network, sizeof(h->network), "none: %.140s", err);
 			spec.mac = NULL;
 			continue;
