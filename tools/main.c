@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
 	{ "net", cmd_net, "send frames to a reflecting peer and check them" },
 	{ "bench", cmd_bench, "measure block IOPS and latency, network packet rate" },
 	{ "sim", cmd_sim, "run a simulated host (virtio, xen, hyperv) or control one" },
+	{ "virt", cmd_virt, "libvirt: domains' pvio devices, convert, boot the probe guest" },
 };
 
 static void usage(FILE *f)

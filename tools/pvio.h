@@ -34,6 +34,7 @@ int cmd_blk(int argc, char **argv);
 int cmd_net(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_virt(int argc, char **argv); /* tools/virt/ */
 
 /* ---- messages (tools/util.c) ---- */
 
