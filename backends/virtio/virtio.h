@@ -251,10 +251,11 @@ struct virtio_hostif_ops {
 	int (*queue_setup)(struct virtio_hostif *h, unsigned vq,
 			   const struct virtio_queue_cfg *cfg);
 	int (*queue_enable)(struct virtio_hostif *h, unsigned vq, bool on);
-	/* Stop all queues so the device no longer takes new buffers; bases[i]
-	 * gets queue i's stop position (see virtio_vq_drained), or
-	 * UINT32_MAX when the stop also finished everything in flight. */
-	int (*stop)(struct virtio_hostif *h, unsigned nvq, uint32_t *bases);
+	/* Stop the n queues nums[] so the device no longer takes buffers;
+	 * bases[i] gets queue nums[i]'s stop position (virtio_vq_drained), or
+	 * UINT32_MAX when the stop also ended everything in flight (reset). */
+	int (*stop)(struct virtio_hostif *h, unsigned n, const uint16_t *nums,
+		    uint32_t *bases);
 	/* Data path: notify the device that queue vq has new buffers. */
 	void (*notify)(struct virtio_hostif *h, unsigned vq, uint32_t data);
 	/* Hosted: fd readable when notification group irq fired, or
@@ -289,6 +290,7 @@ struct virtio_hostif {
 
 struct virtio_open_args {
 	enum pvio_class cls;
+	const char *address;  /* the whole address (a stable identity) */
 	uint32_t max_queues;  /* from the address; 0: the device's */
 	uint16_t queue_size;  /* from the address; 0: default */
 	bool no_packed;       /* ?packed=off */
@@ -333,9 +335,15 @@ struct virtio_dev {
 	bool leak;           /* the device may still touch shared memory */
 	unsigned nvq, nirq;
 	struct virtio_vq *vq;
-	uint16_t *vq_ind;    /* per vq: indirect table length (layout) */
-	uint32_t *vq_irq;    /* per vq: notification group (layout) */
+	/* filled by the class's layout(): per vq (array index), the device's
+	 * virtqueue number, the indirect table length and the notification
+	 * group (a pvio queue); per group, up to two vqs (0xffff: none) */
+	uint16_t *vq_num;
+	uint16_t *vq_ind;
+	uint32_t *vq_irq;
+	uint16_t (*irq_vqs)[2];
 	void *cls_priv;      /* the adapter's state */
+	char address[128];   /* for messages and identity (truncated) */
 };
 
 static inline struct virtio_dev *virtio_of(pvio_dev *dev)
@@ -378,6 +386,9 @@ int virtio_dev_check(const struct virtio_dev *vd, bool may_reap);
  * deadline_ns) for a completion.  1 got, -ETIMEDOUT, -EIO, -ENODEV. */
 int virtio_wait_one(struct virtio_dev *vd, unsigned vqi, uint32_t *token,
 		    uint32_t *len, uint64_t deadline_ns);
+/* layout() helper: allocate the per-vq tables for nvq queues and nirq
+ * notification groups. */
+int virtio_layout_alloc(struct virtio_dev *vd, unsigned nvq, unsigned nirq);
 /* Config space, read as one consistent snapshot (-EOPNOTSUPP if none). */
 int virtio_config(struct virtio_dev *vd, uint32_t off, void *buf,
 		  uint32_t len);
