@@ -196,9 +196,15 @@ static int send_msg(struct vhu *u, uint32_t req, uint32_t flags,
 			continue;
 		}
 		char w[96];
+		int e = n < 0 ? errno : EPIPE;
+		if (e == EPIPE || e == ECONNRESET) {
+			pvio_snprintf(w, sizeof(w), "the back end closed the "
+				      "connection (sending %s)", req_name(req));
+			return conn_lost(u, ECONNRESET, w);
+		}
 		pvio_snprintf(w, sizeof(w), "sending %s failed: %s", req_name(req),
-			      pvio_strerror(n < 0 ? errno : EPIPE));
-		return conn_lost(u, n < 0 ? errno : EPIPE, w);
+			      pvio_strerror(e));
+		return conn_lost(u, e, w);
 	}
 	return 0;
 }
@@ -241,6 +247,12 @@ static int recv_exact(struct vhu *u, void *buf, size_t len, uint32_t req,
 		}
 		if (errno == EINTR)
 			continue;
+		if (errno == ECONNRESET) {
+			pvio_snprintf(w, sizeof(w), "the back end closed the "
+				      "connection (waiting for the reply to %s)",
+				      req_name(req));
+			return conn_lost(u, ECONNRESET, w);
+		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			pvio_snprintf(w, sizeof(w), "receiving the reply to %s "
 				      "failed: %s", req_name(req),
@@ -775,9 +787,10 @@ static int vhu_open(pvio_ctx *ctx, const char *address, const char *rest,
 	if (plen >= sizeof(u->path)) {
 		pvio_free(ctx, u);
 		return pvio_set_error(ctx, ENAMETOOLONG,
-				      "cannot open '%s': socket path longer than "
-				      "%zu bytes",
-				      address, sizeof(u->path) - 1);
+				      "vhost-user socket path of %zu bytes is "
+				      "longer than the %zu a unix socket allows; "
+				      "use a shorter path",
+				      plen, sizeof(u->path) - 1);
 	}
 	memcpy(u->path, rest, plen);
 	u->path[plen] = 0;
