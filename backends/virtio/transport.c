@@ -328,6 +328,9 @@ int virtio_op_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 			.driver_addr = vq->drv_addr,
 			.device_addr = vq->dev_addr,
 		};
+		/* from here on the device knows where the rings are; if
+		 * configure fails it may still look at them */
+		vd->leak = true;
 		if ((r = h->ops->queue_setup(h, num, &qc)) < 0)
 			goto fail;
 	}
@@ -347,6 +350,7 @@ int virtio_op_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 		goto fail;
 	}
 	vd->configured = true;
+	vd->leak = false; /* a clean stop (quiesce) can now reclaim them */
 	dev->info.features = norm_transport(vd->features);
 	dev->info.num_queues = cfg->num_queues;
 	dev->info.queue_size = vd->vq[0].size;
@@ -368,16 +372,18 @@ int virtio_op_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 		      " features=0x%llx", (unsigned long long)vd->features);
 	return 0;
 
-fail:
+fail:;
+	/* keep the first message: the clean-up below talks to the device */
+	char why[200];
+	pvio_strlcpy(why, pvio_errmsg(ctx), sizeof(why));
 	fail_device(vd);
 	if (vd->cls_priv)
 		vd->cls->fini(vd, vd->leak);
 	free_queues(vd);
 	/* the device was told FAILED; it must be reopened */
 	if (dev->state == PVIO_DEV_READY)
-		pvio_dev_set_broken(dev, "configuration failed: %s",
-				    pvio_errmsg(ctx));
-	return r < 0 ? r : -EIO;
+		pvio_dev_set_broken(dev, "configuration failed: %s", why);
+	return pvio_set_error(ctx, r < 0 ? -r : EIO, "%s", why);
 }
 
 int virtio_op_quiesce(pvio_dev *dev)
