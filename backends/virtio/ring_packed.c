@@ -18,6 +18,10 @@
  * last buffer: the buffers added before it, in order, complete with it
  * (length 0 for all but that last one).
  *
+ * A slot at the used position that is marked used with the wrong wrap
+ * counter cannot come from a working device (the driver made it available
+ * with the current counter): the queue is broken.
+ *
  * Ring positions are counted modulo 2Q as slot + (wrap ? 0 : Q), so
  * "which of two positions comes first" is unambiguous within one lap.
  */
@@ -207,8 +211,15 @@ int virtio_packed_pull(struct virtio_vq *vq)
 		const uint8_t *d = vq->desc + 16u * vq->next_used;
 		uint16_t f = pvio_read16(d + 14);
 		unsigned a = !!(f & VW_PDESC_F_AVAIL), u = !!(f & VW_PDESC_F_USED);
-		if (a != u || u != vq->used_wrap)
-			break;
+		if (a != u)
+			break; /* still available: not used yet */
+		if (u != vq->used_wrap)
+			/* the slot holds an outstanding buffer, made available
+			 * with this lap's counter: no device writes this */
+			return virtio_vq_fail(vq,
+					      "used descriptor at slot %u carries "
+					      "wrap counter %u, expected %u",
+					      vq->next_used, u, vq->used_wrap);
 		/* the flags before the id and length they cover */
 		pvio_rmb();
 		uint16_t id = pvio_read16(d + 12);
