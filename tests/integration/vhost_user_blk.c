@@ -71,8 +71,17 @@ static void env_close(struct env *e)
 	if (e->dev)
 		pvio_dev_close(e->dev);
 	pvio_ctx_free(e->ctx);
-	/* the daemon exits cleanly on SIGTERM unless a test killed it */
+	if (getenv("PVIO_TEST_PEER_LOG"))
+		printf("---- %s log ----\n%s\n", e->peer->name,
+		       peer_log_tail(e->peer));
+	/* the daemon exits cleanly on SIGTERM unless a test killed it, and
+	 * prints nothing unless something went wrong (a vu_panic, a refused
+	 * message) */
 	bool killed = e->peer->pid == 0;
+	if (!killed)
+		ck_assert_msg(peer_log_tail(e->peer)[0] == 0,
+			      "qemu-storage-daemon complained: %s",
+			      peer_log_tail(e->peer));
 	int st = peer_stop(e->peer, 5000);
 	if (!killed)
 		ck_assert_int_eq(st, 0);

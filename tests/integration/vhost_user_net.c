@@ -58,6 +58,19 @@ static void net_open(struct net_env *e, unsigned pairs, const char *opts)
 
 static void net_close(struct net_env *e)
 {
+	if (getenv("PVIO_TEST_PEER_LOG"))
+		printf("---- %s log ----\n%s\n", e->peer->name,
+		       peer_log_tail(e->peer));
+	/* the vhost library logs what it refuses; nothing should be */
+	FILE *lf = fopen(e->peer->log, "r");
+	char line[512];
+	while (lf && fgets(line, sizeof(line), lf))
+		ck_assert_msg(strncmp(line, "VHOST_", 6) ||
+				      (!strstr(line, "rror") && !strstr(line, "nvalid") &&
+				       !strstr(line, "ailed")),
+			      "testpmd complained: %s", line);
+	if (lf)
+		fclose(lf);
 	pvio_dev_close(e->dev);
 	pvio_ctx_free(e->ctx);
 	ck_assert_int_eq(peer_stop(e->peer, 10000), 0);
