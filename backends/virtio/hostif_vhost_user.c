@@ -595,7 +595,7 @@ static int op_service(struct virtio_hostif *h, unsigned *what)
 	char b;
 	*what = 0;
 	if (u->dead)
-		return u->h.dev && u->h.dev->state == PVIO_DEV_BROKEN ? -EIO
+		return u->h.dev && pvio_dev_state(u->h.dev, NULL) == PVIO_DEV_BROKEN ? -EIO
 								     : -ENODEV;
 	ssize_t n = recv(u->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0)

@@ -41,7 +41,7 @@ int virtio_config(struct virtio_dev *vd, uint32_t off, void *buf, uint32_t len)
 
 int virtio_dev_check(const struct virtio_dev *vd, bool may_reap)
 {
-	switch (vd->dev->state) {
+	switch (pvio_dev_state(vd->dev, NULL)) {
 	case PVIO_DEV_READY:
 		return vd->configured ? 0 : -EINVAL;
 	case PVIO_DEV_STOPPED:
@@ -87,9 +87,9 @@ int virtio_wait_one(struct virtio_dev *vd, unsigned vqi, uint32_t *token,
 			return 1;
 		if (r < 0)
 			return virtio_vq_broken(vd, vq);
-		if (vd->dev->state == PVIO_DEV_REMOVED)
+		if (pvio_dev_state(vd->dev, NULL) == PVIO_DEV_REMOVED)
 			return -ENODEV;
-		if (vd->dev->state == PVIO_DEV_BROKEN)
+		if (pvio_dev_state(vd->dev, NULL) == PVIO_DEV_BROKEN)
 			return -EIO;
 		if (pvio_now_ns(ctx) >= deadline_ns)
 			return -ETIMEDOUT;
@@ -147,7 +147,7 @@ static int set_status(struct virtio_dev *vd, uint8_t st)
 static void fail_device(struct virtio_dev *vd)
 {
 	/* best effort: tell the device the driver gave up */
-	if (vd->dev->state == PVIO_DEV_READY) {
+	if (pvio_dev_state(vd->dev, NULL) == PVIO_DEV_READY) {
 		uint8_t st = 0;
 		if (vd->h->ops->get_status(vd->h, &st) == 0)
 			vd->h->ops->set_status(vd->h, st | VW_S_FAILED);
@@ -381,7 +381,7 @@ fail:;
 		vd->cls->fini(vd, vd->leak);
 	free_queues(vd);
 	/* the device was told FAILED; it must be reopened */
-	if (dev->state == PVIO_DEV_READY)
+	if (pvio_dev_state(dev, NULL) == PVIO_DEV_READY)
 		pvio_dev_set_broken(dev, "configuration failed: %s", why);
 	return pvio_set_error(ctx, r < 0 ? -r : EIO, "%s", why);
 }
@@ -396,12 +396,13 @@ int virtio_op_quiesce(pvio_dev *dev)
 		pvio_dev_set_stopped(dev);
 		return 0;
 	}
-	if (dev->state != PVIO_DEV_READY) {
+	if (pvio_dev_state(dev, NULL) != PVIO_DEV_READY) {
 		/* the host went away or misbehaved: it cannot be asked to
 		 * stop, so whatever it may still touch is never reused */
 		vd->leak = true;
 		vd->quiesced = true;
-		return dev->state == PVIO_DEV_REMOVED ? -ENODEV : -EIO;
+		return pvio_dev_state(dev, NULL) == PVIO_DEV_REMOVED ? -ENODEV
+								     : -EIO;
 	}
 
 	uint32_t *base = pvio_zalloc(ctx, vd->nvq * sizeof(*base));
@@ -430,10 +431,11 @@ int virtio_op_quiesce(pvio_dev *dev)
 		}
 		if (!busy)
 			break;
-		if (dev->state != PVIO_DEV_READY || pvio_now_ns(ctx) >= deadline) {
+		if (pvio_dev_state(dev, NULL) != PVIO_DEV_READY ||
+		    pvio_now_ns(ctx) >= deadline) {
 			vd->leak = true;
 			vd->quiesced = true;
-			if (dev->state == PVIO_DEV_READY)
+			if (pvio_dev_state(dev, NULL) == PVIO_DEV_READY)
 				pvio_dev_set_broken(dev,
 						    "%u queue(s) still had requests "
 						    "in the back end %u ms after it "
@@ -460,7 +462,8 @@ void virtio_op_close(pvio_dev *dev)
 	struct virtio_dev *vd = virtio_of(dev);
 	if (vd->configured && !vd->quiesced)
 		virtio_op_quiesce(dev);
-	if (vd->configured && vd->dev->state == PVIO_DEV_STOPPED && !vd->leak)
+	if (vd->configured && !vd->leak &&
+	    pvio_dev_state(dev, NULL) == PVIO_DEV_STOPPED)
 		/* reset: the device forgets the rings */
 		vd->h->ops->set_status(vd->h, 0);
 	if (vd->cls_priv)
@@ -475,12 +478,13 @@ int virtio_op_service(pvio_dev *dev)
 {
 	struct virtio_dev *vd = virtio_of(dev);
 	unsigned what = 0;
-	if (dev->state == PVIO_DEV_REMOVED)
+	if (pvio_dev_state(dev, NULL) == PVIO_DEV_REMOVED)
 		return -ENODEV;
 	int r = vd->h->ops->service(vd->h, &what);
 	if (r < 0)
 		return r;
-	if ((what & VIRTIO_HEV_CONFIG) && dev->state == PVIO_DEV_READY) {
+	if ((what & VIRTIO_HEV_CONFIG) &&
+	    pvio_dev_state(dev, NULL) == PVIO_DEV_READY) {
 		uint8_t st = 0;
 		if (vd->h->ops->get_status(vd->h, &st) == 0 &&
 		    (st & VW_S_NEEDS_RESET))
