@@ -220,10 +220,33 @@ static struct peer *peer_new(const char *name)
 	return p;
 }
 
+static int keep_argv(struct peer *p, char *const argv[])
+{
+	size_t off = 0;
+	unsigned i = 0;
+	for (; argv[i]; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		if (i + 1 >= sizeof(p->argv) / sizeof(p->argv[0]) ||
+		    off + n > sizeof(p->argbuf))
+			return -E2BIG;
+		memcpy(p->argbuf + off, argv[i], n);
+		p->argv[i] = p->argbuf + off;
+		off += n;
+	}
+	p->argv[i] = NULL;
+	return 0;
+}
+
 static struct peer *launch(struct peer *p, char *const argv[],
 			   unsigned timeout_ms)
 {
-	p->pid = spawn(p, argv);
+	if (keep_argv(p, argv) < 0) {
+		fprintf(stderr, "peers: command line too long\n");
+		peer_rmtree(p->dir);
+		free(p);
+		return NULL;
+	}
+	p->pid = spawn(p, p->argv);
 	if (p->pid < 0) {
 		fprintf(stderr, "peers: fork: %s\n", strerror(errno));
 		peer_rmtree(p->dir);
@@ -306,6 +329,24 @@ struct peer *peer_testpmd_start(const struct peer_testpmd_opts *o,
 			 "--stats-period", "60", "--forward-mode=io", rxq, txq,
 			 NULL };
 	return launch(p, argv, timeout_ms);
+}
+
+int peer_restart(struct peer *p, unsigned timeout_ms)
+{
+	if (!p || p->pid > 0)
+		return -EBUSY;
+	/* a killed peer leaves its socket file behind */
+	unlink(p->sock);
+	p->pid = spawn(p, p->argv);
+	if (p->pid < 0) {
+		p->pid = 0;
+		return -errno;
+	}
+	int r = wait_ready(p, timeout_ms);
+	if (r < 0)
+		fprintf(stderr, "peers: %s did not come back (%s); its log:\n%s\n",
+			p->name, p->sock, peer_log_tail(p));
+	return r;
 }
 
 int peer_signal(struct peer *p, int sig)

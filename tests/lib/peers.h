@@ -31,6 +31,9 @@ struct peer {
 	char image[300];    /* qsd: the raw image */
 	char prefix[64];    /* testpmd: DPDK file prefix */
 	int status;         /* wait status once it exited */
+	/* the command line, kept for peer_restart */
+	char argbuf[2048];
+	char *argv[24];
 };
 
 struct peer_qsd_opts {
@@ -54,6 +57,9 @@ struct peer *peer_testpmd_start(const struct peer_testpmd_opts *o,
 int peer_signal(struct peer *p, int sig);
 /* Wait (bounded) for the peer to exit by itself; 0 if it did. */
 int peer_wait_exit(struct peer *p, unsigned timeout_ms);
+/* Start the same command again (same directory, socket, image) after the
+ * peer exited or was killed: a back end restarting.  0 or -errno. */
+int peer_restart(struct peer *p, unsigned timeout_ms);
 /* SIGTERM (SIGKILL after timeout_ms), reap, remove the directory, free.
  * Returns the peer's wait status, or -1. */
 int peer_stop(struct peer *p, unsigned timeout_ms);
