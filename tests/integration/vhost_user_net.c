@@ -186,8 +186,8 @@ static void report(struct net_env *e, const char *what)
 {
 	struct virtio_dev *vd = virtio_of(e->dev);
 	printf("testpmd %s: offered 0x%llx negotiated 0x%llx (%s ring, %u "
-	       "slots, in-order %s, indirect %s, event-idx %s); mac "
-	       "%02x:%02x:%02x:%02x:%02x:%02x mtu %u\n",
+	       "slots, in-order %s, indirect %s, event-idx %s, back end "
+	       "virtqueues %u); mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u\n",
 	       what, (unsigned long long)vd->offered,
 	       (unsigned long long)vd->features,
 	       vd->features & VW_BIT(VW_F_RING_PACKED) ? "packed" : "split",
@@ -195,7 +195,7 @@ static void report(struct net_env *e, const char *what)
 	       vd->features & VW_BIT(VW_F_IN_ORDER) ? "yes" : "no",
 	       vd->features & VW_BIT(VW_F_INDIRECT_DESC) ? "yes" : "no",
 	       vd->features & VW_BIT(VW_F_EVENT_IDX) ? "yes" : "no",
-	       e->dev->limits.net.mac[0], e->dev->limits.net.mac[1],
+	       vd->h->max_vqs, e->dev->limits.net.mac[0], e->dev->limits.net.mac[1],
 	       e->dev->limits.net.mac[2], e->dev->limits.net.mac[3],
 	       e->dev->limits.net.mac[4], e->dev->limits.net.mac[5],
 	       e->dev->limits.net.mtu);
