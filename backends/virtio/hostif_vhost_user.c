@@ -8,10 +8,15 @@
  *
  * PATH is a unix socket the back end listens on.  Options:
  *   class   the device class.  Without it the class is inferred: a back end
- *           that offers VHOST_USER_PROTOCOL_F_CONFIG has a device config
- *           space and is taken for a block device (vhost-user-blk back ends
- *           serve their config; vhost-user net back ends have none, the
- *           VMM owns it); any other back end is taken for a network device.
+ *           that offers VHOST_USER_PROTOCOL_F_CONFIG (it has a device config
+ *           space) and not VIRTIO_NET_F_MRG_RXBUF is taken for a block
+ *           device - vhost-user-blk back ends serve their config and never
+ *           offer bit 15 (virtio-blk's LIFETIME, which none implements);
+ *           every other back end is taken for a network device: net back
+ *           ends usually have no config space (DPDK; the VMM owns it), and
+ *           those that have one (pvio's simulated host) offer MRG_RXBUF.
+ *           The rule covers qemu-storage-daemon, DPDK and pvio sim virtio;
+ *           for anything else say class=.
  *   queues  at most N queues (net: queue pairs; default 1 for net, as a
  *           net back end serves as many rings as it is given; blk: default
  *           what the back end reports)
@@ -532,10 +537,11 @@ static int op_stop(struct virtio_hostif *h, unsigned n, const uint16_t *nums,
 {
 	struct vhu *u = vhu_of(h);
 	int r;
-	/* QEMU's order (vhost_dev_stop): status, disable, then fetch bases */
-	if ((u->pfeatures & VW_BIT(VHU_PF_STATUS)) &&
-	    (r = vhu_set_u64(u, VHU_SET_STATUS, 0)) < 0)
-		return r;
+	/* Disable, then fetch the bases, as QEMU's vhost_dev_stop does.  No
+	 * SET_STATUS 0 before: that is a device reset, which may drop what
+	 * is in flight and the ring positions (QEMU 7.2 sent it first; later
+	 * QEMU moved it after the rings were stopped).  The reset comes at
+	 * close. */
 	for (unsigned i = 0; i < n && u->proto; i++) {
 		struct vhu_state s = { nums[i], 0 };
 		if ((r = vhu_set(u, VHU_SET_VRING_ENABLE, &s, sizeof(s), NULL, 0)) < 0)
@@ -810,8 +816,10 @@ static int vhu_open(pvio_ctx *ctx, const char *address, const char *rest,
 	}
 	/* the class: asked for, or inferred (see the top of this file) */
 	if (o.cls == PVIO_CLASS_NONE)
-		o.cls = (pf & VW_BIT(VHU_PF_CONFIG)) ? PVIO_CLASS_BLK
-						     : PVIO_CLASS_NET;
+		o.cls = (pf & VW_BIT(VHU_PF_CONFIG)) &&
+				!(u->features & VW_BIT(VW_NET_F_MRG_RXBUF))
+			? PVIO_CLASS_BLK
+			: PVIO_CLASS_NET;
 	if (o.cls == PVIO_CLASS_BLK && !(pf & VW_BIT(VHU_PF_CONFIG))) {
 		r = pvio_set_error(ctx, EPROTONOSUPPORT,
 				   "%s: the back end has no config space "
@@ -822,9 +830,7 @@ static int vhu_open(pvio_ctx *ctx, const char *address, const char *rest,
 		goto fail;
 	}
 	uint64_t want = VW_BIT(VHU_PF_MQ) | VW_BIT(VHU_PF_REPLY_ACK) |
-			VW_BIT(VHU_PF_STATUS);
-	if (o.cls == PVIO_CLASS_BLK)
-		want |= VW_BIT(VHU_PF_CONFIG);
+			VW_BIT(VHU_PF_STATUS) | VW_BIT(VHU_PF_CONFIG);
 	if (u->proto) {
 		/* not acknowledged: REPLY_ACK is not in force yet */
 		uint64_t v = pf & want;
@@ -849,9 +855,15 @@ static int vhu_open(pvio_ctx *ctx, const char *address, const char *rest,
 
 	/* GET_QUEUE_NUM counts queues for blk, queue pairs for net */
 	u->h.device_id = o.cls == PVIO_CLASS_BLK ? VW_ID_BLK : VW_ID_NET;
-	u->h.flags = o.cls == PVIO_CLASS_NET ? VIRTIO_HF_VMM_NET : 0;
+	/* a net back end without a config space leaves config and control
+	 * to the front end, as QEMU plays them for DPDK; one with a config
+	 * space (pvio's simulated host) is a whole virtio-net device */
+	u->h.flags = o.cls == PVIO_CLASS_NET && !(u->pfeatures & VW_BIT(VHU_PF_CONFIG))
+			     ? VIRTIO_HF_VMM_NET
+			     : 0;
 	if (u->queue_num) {
-		uint64_t v = o.cls == PVIO_CLASS_NET ? 2ull * u->queue_num
+		/* net: the pairs' rings and a control queue after them */
+		uint64_t v = o.cls == PVIO_CLASS_NET ? 2ull * u->queue_num + 1
 						     : u->queue_num;
 		u->h.max_vqs = v > VIRTIO_MAX_VQS ? VIRTIO_MAX_VQS : (uint32_t)v;
 	}

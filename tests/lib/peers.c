@@ -331,6 +331,53 @@ struct peer *peer_testpmd_start(const struct peer_testpmd_opts *o,
 	return launch(p, argv, timeout_ms);
 }
 
+/* s with every "@SOCK@" and "@DIR@" replaced, into out. */
+static int expand(const struct peer *p, const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+	while (*s) {
+		const char *rep = NULL;
+		size_t skip = 1;
+		if (!strncmp(s, "@SOCK@", 6)) {
+			rep = p->sock;
+			skip = 6;
+		} else if (!strncmp(s, "@DIR@", 5)) {
+			rep = p->dir;
+			skip = 5;
+		}
+		size_t l = rep ? strlen(rep) : 1;
+		if (o + l + 1 > n)
+			return -E2BIG;
+		memcpy(out + o, rep ? rep : s, l);
+		o += l;
+		s += skip;
+	}
+	out[o] = 0;
+	return 0;
+}
+
+struct peer *peer_cmd_start(const char *name, const char *const argv[],
+			    unsigned timeout_ms)
+{
+	struct peer *p = peer_new(name);
+	if (!p)
+		return NULL;
+	static char bufs[24][600];
+	char *av[24];
+	unsigned i = 0;
+	for (; argv[i]; i++) {
+		if (i + 1 >= 24 || expand(p, argv[i], bufs[i], sizeof(bufs[i])) < 0) {
+			fprintf(stderr, "peers: command line too long\n");
+			peer_rmtree(p->dir);
+			free(p);
+			return NULL;
+		}
+		av[i] = bufs[i];
+	}
+	av[i] = NULL;
+	return launch(p, av, timeout_ms);
+}
+
 int peer_restart(struct peer *p, unsigned timeout_ms)
 {
 	if (!p || p->pid > 0)

@@ -53,6 +53,13 @@ struct peer *peer_qsd_start(const struct peer_qsd_opts *o, unsigned timeout_ms);
 struct peer *peer_testpmd_start(const struct peer_testpmd_opts *o,
 				unsigned timeout_ms);
 
+/* Any other vhost-user back end: argv (NULL-terminated) in which "@SOCK@"
+ * and "@DIR@" are replaced by the peer's socket path and directory, e.g.
+ * pvio's simulated host: {"pvio", "sim", "virtio", "--blk",
+ * "@SOCK@=@DIR@/disk.img,size=16M", NULL}. */
+struct peer *peer_cmd_start(const char *name, const char *const argv[],
+			    unsigned timeout_ms);
+
 /* Send a signal (SIGSTOP, SIGKILL, ...) to the peer. */
 int peer_signal(struct peer *p, int sig);
 /* Wait (bounded) for the peer to exit by itself; 0 if it did. */
