@@ -171,15 +171,12 @@ static int loopback(int argc, char **argv)
 		goto out;
 	}
 	if (info.num_queues != queues) {
-		bool vhu = !strncmp(address, "vhost-user:", 11) &&
-			   !strstr(address, "queues=");
+		struct pvio_dev_info di = { .struct_size = sizeof(di) };
+		pvio_dev_get_info(pvio_net_dev(net), &di);
 		ret = tool_fail(cmd, "--queues %" PRIu64 ": the device gave %u "
-				     "queue pair%s%s",
+				     "queue pair%s (it has at most %u)",
 				queues, info.num_queues,
-				info.num_queues == 1 ? "" : "s",
-				vhu ? " (a vhost-user address asks for more "
-				      "with ?class=net&queues=N)"
-				    : "");
+				info.num_queues == 1 ? "" : "s", di.max_queues);
 		goto out;
 	}
 	if (info.max_tx_frame && o.size > info.max_tx_frame) {

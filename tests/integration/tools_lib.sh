@@ -42,6 +42,32 @@ start_sim() {
 	return 1
 }
 
+# start_peer NAME SOCKET CMD...: a real peer (qemu-storage-daemon,
+# dpdk-testpmd) in the background, output in $T/NAME.log; waits, at most
+# 60 s, until it listens on the unix socket SOCKET (a listening socket in
+# /proc/net/unix), failing at once if it exits first.
+start_peer() {
+	local name=$1 sock=$2 pid n=0
+	shift 2
+	"$@" </dev/null >"$T/$name.log" 2>&1 &
+	pid=$!
+	SIM_PIDS="$SIM_PIDS $pid"
+	while [ $n -lt 1200 ]; do
+		if awk -v p="$sock" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' /proc/net/unix; then
+			echo "$name: listening on $sock"
+			return 0
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			break
+		fi
+		sleep 0.05
+		n=$((n + 1))
+	done
+	echo "$name did not start listening on $sock; its output:"
+	tail -n 30 "$T/$name.log"
+	return 1
+}
+
 # run NAME CMD...: run CMD with stdin from /dev/null; stdout in
 # $T/NAME.stdout, stderr in $T/NAME.stderr, status in $RC.
 run() {
