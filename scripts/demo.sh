@@ -21,7 +21,8 @@ PVIO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$PVIO_ROOT/scripts/lib.sh"
 
 # The simulated hosts the demo runs, in order.  Each has a start_<name>
-# function below that starts it and sets BLK and NET to device addresses.
+# function in scripts/lib.sh that starts it and sets BLK and NET to device
+# addresses.
 HOSTS="virtio hyperv"
 
 DISK_MB=4        # data written and read back per disk
@@ -32,7 +33,7 @@ build=yes
 for a in "$@"; do
 	case $a in
 	--no-build) build=no ;;
-	-h|--help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument '$a'; see --help" ;;
 	esac
 done
@@ -40,55 +41,8 @@ done
 BUILD=$PVIO_ROOT/build-demo
 PVIO=$BUILD/pvio
 TMP=$(mktemp -d /tmp/pvio-demo.XXXXXX)
-PIDS=""
-
-cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_sim NAME READY ARGS...: run `pvio sim ARGS...` in the background
-# and wait (bounded) for the line containing READY that the host prints
-# once it accepts connections; the host's log is $TMP/NAME.log.
-start_sim() {
-	local name=$1 ready=$2 line fd
-	shift 2
-	mkfifo "$TMP/$name.ready"
-	"$PVIO" sim "$@" >"$TMP/$name.ready" 2>"$TMP/$name.log" &
-	PIDS="$PIDS $!"
-	exec {fd}<"$TMP/$name.ready"
-	while IFS= read -r -t 20 line <&"$fd"; do
-		case $line in
-		*"$ready"*) return 0 ;;
-		esac
-	done
-	say "the simulated $name host did not start; its log:"
-	tail -n 20 "$TMP/$name.log"
-	return 1
-}
-
-start_virtio() {
-	start_sim virtio "ctl: ready" virtio --ctl "$TMP/virtio-ctl.sock" \
-		--blk "$TMP/virtio-blk.sock=$TMP/virtio-disk.img,size=64M" \
-		--net "$TMP/virtio-net.sock,mode=reflect" || return 1
-	BLK="vhost-user:$TMP/virtio-blk.sock?class=blk"
-	NET="vhost-user:$TMP/virtio-net.sock?class=net"
-}
-
-start_hyperv() {
-	truncate -s 64M "$TMP/hyperv-disk.img" || return 1
-	start_sim hyperv "ready socket=" hyperv --socket "$TMP/hyperv.sock" \
-		--scsi "$TMP/hyperv-disk.img" --nic mode=reflect || return 1
-	BLK="sim-hyperv:$TMP/hyperv.sock/storvsc0"
-	NET="sim-hyperv:$TMP/hyperv.sock/netvsc0"
-}
+DISK_SIZE=64M
+pvio_host_cleanup_on_exit
 
 REPORT=()
 FAILED_HOSTS=""

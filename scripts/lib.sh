@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-# scripts/lib.sh - shell helpers shared by scripts/demo.sh and
-# scripts/test.sh (sourced, not run).  POSIX sh + bash-isms kept out.
+# scripts/lib.sh - shell helpers shared by scripts/demo.sh,
+# scripts/bench.sh and scripts/test.sh (sourced by bash, not run).
+# shellcheck disable=SC2034  # BLK, NET are for the scripts that source this
 
 # The repository root, whatever directory the caller ran us from.
 pvio_root() {
@@ -33,6 +34,11 @@ pvio_autoreconf() {
 pvio_build() {
 	dir=$1
 	shift
+	# a build system newer than the build directory: start that afresh
+	# (config.status cannot always catch up with new folders)
+	if [ -f "$dir/config.status" ] && [ "$PVIO_ROOT/configure" -nt "$dir/config.status" ]; then
+		rm -rf "$dir"
+	fi
 	mkdir -p "$dir"
 	if [ ! -f "$dir/Makefile" ]; then
 		(cd "$dir" && "$PVIO_ROOT/configure" "$@") >"$dir/configure.out" 2>&1 ||
@@ -42,15 +48,110 @@ pvio_build() {
 		{ grep -E 'error|Error' "$dir/make.out" | tail -n 30 >&2; die "build failed (log: $dir/make.out)"; }
 }
 
-# wait_for_socket PATH PID SECONDS: wait (bounded) until the process PID
-# listens on the unix socket PATH; fails if PID exits first.
-wait_for_socket() {
-	_n=0
-	while [ "$_n" -lt $(($3 * 20)) ]; do
-		[ -S "$1" ] && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.05
-		_n=$((_n + 1))
+# ---------------------------------------------------------------- hosts
+# The functions below start simulated hosts and real peers in $TMP with
+# $PVIO, remember their process ids in PIDS, and set BLK and NET to device
+# addresses.  pvio_host_cleanup_on_exit stops them all by process id (and
+# removes $TMP) when the script ends, however it ends.
+
+PIDS=""
+
+# Stop every host started so far (SIGTERM, then wait for each).
+pvio_hosts_stop() {
+	local p
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	PIDS=""
+}
+
+pvio_host_cleanup() {
+	pvio_hosts_stop
+	rm -rf "$TMP"
+}
+
+pvio_host_cleanup_on_exit() {
+	trap pvio_host_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# start_sim NAME READY ARGS...: run `pvio sim ARGS...` in the background
+# and wait (at most 30 s) for the line containing READY that the host
+# prints once it accepts connections; the host's log is $TMP/NAME.log.
+start_sim() {
+	local name=$1 ready=$2 line fd
+	shift 2
+	mkfifo "$TMP/$name.ready"
+	"$PVIO" sim "$@" >"$TMP/$name.ready" 2>"$TMP/$name.log" &
+	PIDS="$PIDS $!"
+	exec {fd}<"$TMP/$name.ready"
+	while IFS= read -r -t 30 line <&"$fd"; do
+		case $line in
+		*"$ready"*) return 0 ;;
+		esac
 	done
+	say "the simulated $name host did not start; its log:"
+	tail -n 20 "$TMP/$name.log"
 	return 1
+}
+
+# start_peer NAME SOCKET CMD...: a real peer in the background, output in
+# $TMP/NAME.log; waits (at most 60 s) until it listens on the unix socket
+# SOCKET, failing at once if it exits first.
+start_peer() {
+	local name=$1 sock=$2 pid n=0
+	shift 2
+	"$@" </dev/null >"$TMP/$name.log" 2>&1 &
+	pid=$!
+	PIDS="$PIDS $pid"
+	while [ $n -lt 1200 ]; do
+		awk -v p="$sock" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' \
+			/proc/net/unix && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+		n=$((n + 1))
+	done
+	say "$name did not start listening on $sock; its output:"
+	tail -n 20 "$TMP/$name.log"
+	return 1
+}
+
+# pvio's simulated hosts, each with a disk of $DISK_SIZE and a network
+# device that reflects frames.
+start_virtio() {
+	start_sim virtio "ctl: ready" virtio --ctl "$TMP/virtio-ctl.sock" \
+		--blk "$TMP/virtio-blk.sock=$TMP/virtio-disk.img,size=$DISK_SIZE" \
+		--net "$TMP/virtio-net.sock,mode=reflect" || return 1
+	BLK="vhost-user:$TMP/virtio-blk.sock?class=blk"
+	NET="vhost-user:$TMP/virtio-net.sock?class=net"
+}
+
+start_hyperv() {
+	truncate -s "$DISK_SIZE" "$TMP/hyperv-disk.img" || return 1
+	start_sim hyperv "ready socket=" hyperv --socket "$TMP/hyperv.sock" \
+		--scsi "$TMP/hyperv-disk.img" --nic mode=reflect || return 1
+	BLK="sim-hyperv:$TMP/hyperv.sock/storvsc0"
+	NET="sim-hyperv:$TMP/hyperv.sock/netvsc0"
+}
+
+# Real vhost-user peers from Debian: qemu-storage-daemon exporting a raw
+# image, dpdk-testpmd forwarding every frame back (io mode).
+start_qsd() {
+	truncate -s "$DISK_SIZE" "$TMP/qsd.img" || return 1
+	start_peer qsd "$TMP/qsd.sock" qemu-storage-daemon \
+		--blockdev "driver=file,node-name=file,filename=$TMP/qsd.img" \
+		--export "type=vhost-user-blk,id=exp,node-name=file,addr.type=unix,addr.path=$TMP/qsd.sock,writable=on" ||
+		return 1
+	BLK="vhost-user:$TMP/qsd.sock?class=blk"
+	NET=""
+}
+
+start_testpmd() {
+	local lcores=0@0,1@1
+	[ "$(nproc)" -gt 1 ] || lcores=0@0,1@0
+	start_peer testpmd "$TMP/testpmd.sock" dpdk-testpmd --no-huge -m 512 \
+		--no-pci --no-shconf --no-telemetry --file-prefix="pvio-$$" \
+		--lcores="$lcores" --vdev "net_vhost0,iface=$TMP/testpmd.sock,client=0" -- \
+		--total-num-mbufs=4096 --stats-period 60 --forward-mode=io || return 1
+	BLK=""
+	NET="vhost-user:$TMP/testpmd.sock?class=net"
 }

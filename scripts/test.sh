@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--only) only=${2:?--only wants build names}; shift 2 ;;
 	--keep) keep=yes; shift ;;
-	-h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) die "unknown argument '$1'; see --help" ;;
 	esac
 done
