@@ -148,8 +148,8 @@ static void net_fill(struct xen_net *n)
 	L->mtu = n->mtu;
 	L->max_queues = n->be_max_queues;
 	L->queue_size = NET_SLOTS;
-	L->max_tx_frame = n->be_sg ? XEN_NETIF_MAX_TX_SIZE : XEN_PAGE_SIZE;
-	L->max_tx_segments = n->be_sg ? XEN_NETIF_NR_SLOTS_MIN : 1;
+	L->max_tx_frame = n->be_sg ? XEN_NETIF_TX_MAX : XEN_PAGE_SIZE;
+	L->max_tx_segments = n->be_sg ? XEN_NETIF_SLOTS_MIN : 1;
 	L->tx_seg_boundary = XEN_PAGE_SIZE;
 	L->rx_buf_align = XEN_PAGE_SIZE;
 	L->rx_buf_min = XEN_PAGE_SIZE;
@@ -196,8 +196,7 @@ static int net_open(struct xen_dev *xd)
 	for (unsigned i = 0; i < NET_MAX_QUEUES; i++)
 		n->q[i].fdset = -1;
 
-	r = xen_xb_wait(&xd->xb,
-			XB_BIT(XEN_XB_INITWAIT) | XB_BIT(XEN_XB_CONNECTED),
+	r = xen_xb_wait(&xd->xb, XEN_XB_READY,
 			XB_BIT(XEN_XB_CLOSING) | XB_BIT(XEN_XB_CLOSED),
 			pvio_deadline(ctx), &s);
 	if (r == -ETIMEDOUT)
@@ -579,13 +578,13 @@ static int net_tx_enqueue(pvio_dev *dev, unsigned qi,
 		if (i == 0 && gso) {
 			uint8_t slot[XEN_NETIF_TX_SLOT] = { 0 };
 			struct xen_netif_extra ex = {
-				.type = XEN_NETIF_EXTRA_TYPE_GSO,
+				.type = XEN_NETIF_EXTRA_GSO,
 				.flags = 0,
 			};
 			ex.u.gso.size = PVIO_LE16(t->gso_size);
 			ex.u.gso.type = (gso & PVIO_PKT_GSO_TCPV4)
-						? XEN_NETIF_GSO_TYPE_TCPV4
-						: XEN_NETIF_GSO_TYPE_TCPV6;
+						? XEN_NETIF_GSO_TCPV4
+						: XEN_NETIF_GSO_TCPV6;
 			memcpy(slot, &ex, sizeof(ex));
 			memcpy(xen_ring_slot(&q->tx, idx++), slot, sizeof(slot));
 		}
@@ -792,7 +791,7 @@ static int net_rx_reap(pvio_dev *dev, unsigned qi, struct pvio_net_rxc *out,
 			/* an extra-info slot: its buffer was not used */
 			struct xen_netif_extra ex;
 			memcpy(&ex, raw, sizeof(ex));
-			q->rx_extra = (ex.flags & XEN_NETIF_EXTRA_FLAG_MORE) != 0;
+			q->rx_extra = (ex.flags & XEN_NETIF_EXTRA_MORE) != 0;
 			c->status = -EPROTO;
 		} else {
 			struct xen_netif_rx_rsp rsp;

@@ -19,7 +19,7 @@
 #define XEN_PAGE_SHIFT 12
 #define XEN_PAGE_SIZE 4096u
 
-typedef uint64_t xen_u64 __attribute__((aligned(8)));
+typedef uint64_t xen_wire_u64 __attribute__((aligned(8)));
 
 /* ---------------------------------------------------------------- rings */
 
@@ -84,8 +84,8 @@ struct xen_blkif_req {
 	uint8_t nr_segments;
 	uint16_t handle;
 	uint32_t pad;
-	xen_u64 id;
-	xen_u64 sector_number;
+	xen_wire_u64 id;
+	xen_wire_u64 sector_number;
 	struct xen_blkif_seg seg[XEN_BLKIF_MAX_SEGS];
 };
 
@@ -94,9 +94,9 @@ struct xen_blkif_req_discard {
 	uint8_t flag;
 	uint16_t handle;
 	uint32_t pad;
-	xen_u64 id;
-	xen_u64 sector_number;
-	xen_u64 nr_sectors;
+	xen_wire_u64 id;
+	xen_wire_u64 sector_number;
+	xen_wire_u64 nr_sectors;
 };
 
 struct xen_blkif_req_indirect {
@@ -104,8 +104,8 @@ struct xen_blkif_req_indirect {
 	uint8_t indirect_op;
 	uint16_t nr_segments;
 	uint32_t pad;
-	xen_u64 id;
-	xen_u64 sector_number;
+	xen_wire_u64 id;
+	xen_wire_u64 sector_number;
 	uint16_t handle;
 	uint16_t pad2;
 	uint32_t indirect_grefs[XEN_BLKIF_MAX_INDIRECT_PAGES];
@@ -113,7 +113,7 @@ struct xen_blkif_req_indirect {
 };
 
 struct xen_blkif_rsp {
-	xen_u64 id;
+	xen_wire_u64 id;
 	uint8_t operation;
 	uint8_t pad;
 	int16_t status;
@@ -142,14 +142,14 @@ struct xen_blkif_rsp {
 #define XEN_NETIF_RSP_OKAY 0
 #define XEN_NETIF_RSP_NULL 1
 
-#define XEN_NETIF_EXTRA_TYPE_GSO 1
-#define XEN_NETIF_EXTRA_TYPE_MAX 5
-#define XEN_NETIF_EXTRA_FLAG_MORE 0x1u
-#define XEN_NETIF_GSO_TYPE_TCPV4 1
-#define XEN_NETIF_GSO_TYPE_TCPV6 2
+#define XEN_NETIF_EXTRA_GSO 1
+#define XEN_NETIF_EXTRA_MAXTYPE 5
+#define XEN_NETIF_EXTRA_MORE 0x1u
+#define XEN_NETIF_GSO_TCPV4 1
+#define XEN_NETIF_GSO_TCPV6 2
 
-#define XEN_NETIF_NR_SLOTS_MIN 18u
-#define XEN_NETIF_MAX_TX_SIZE 0xFFFFu
+#define XEN_NETIF_SLOTS_MIN 18u
+#define XEN_NETIF_TX_MAX 0xFFFFu
 
 struct xen_netif_tx_req {
 	uint32_t gref;

@@ -268,6 +268,9 @@ int xen_xb_connect(struct xen_xb *xb, const struct xen_xb_hooks *hk,
 int xen_xb_close(struct xen_xb *xb, uint64_t deadline_ns);
 
 #define XB_BIT(s) (1u << (s))
+/* states in which a back end takes our keys */
+#define XEN_XB_READY (XB_BIT(XEN_XB_INITWAIT) | XB_BIT(XEN_XB_INITIALISED) | \
+		      XB_BIT(XEN_XB_CONNECTED))
 #define XB_GONE (XB_BIT(XEN_XB_CLOSING) | XB_BIT(XEN_XB_CLOSED) | \
 		 XB_BIT(XEN_XB_UNKNOWN))
 

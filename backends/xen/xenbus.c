@@ -3,7 +3,8 @@
  * backends/xen/xenbus.c - the front end's XenBus state machine.
  *
  * The handshake of xen-pv.md section 6: wait for the back end to reach
- * InitWait (or Connected, when it skipped InitWait), read its features,
+ * InitWait (or Initialised or Connected, when it skipped InitWait, which
+ * blkif.h allows with default parameters), read its features,
  * write our keys in one transaction, then
  *   vbd (blkfront order): Initialised, wait for Connected, read the
  *                         device's properties, Connected;
@@ -217,9 +218,11 @@ int xen_xb_connect(struct xen_xb *xb, const struct xen_xb_hooks *hk,
 {
 	int s = XEN_XB_UNKNOWN, r;
 
-	/* 1. the back end has published its features */
-	r = xen_xb_wait(xb, XB_BIT(XEN_XB_INITWAIT) | XB_BIT(XEN_XB_CONNECTED),
-			XB_BIT(XEN_XB_CLOSING) | XB_BIT(XEN_XB_CLOSED),
+	/* 1. the back end has published its features: InitWait, or - when
+	 * it skipped InitWait - Initialised (default parameters) or even
+	 * Connected already */
+	r = xen_xb_wait(xb, XEN_XB_READY, XB_BIT(XEN_XB_CLOSING) |
+					      XB_BIT(XEN_XB_CLOSED),
 			deadline_ns, &s);
 	if (r < 0)
 		return handshake_fail(xb, r, s, "InitWait");

@@ -147,9 +147,21 @@ static void watch_event(struct fx_conn *c, const char *path, const char *tok)
 	conn_emit(c, XS_WATCH_EVENT, 0, 0, b, (uint32_t)(a + t));
 }
 
+static void log_fe_state(struct fx *fx, const char *path)
+{
+	size_t l = strlen(path);
+	if (strncmp(path, "/local/domain/", 14) || !strstr(path, "/device/") ||
+	    l < 6 || strcmp(path + l - 6, "/state"))
+		return;
+	struct fx_node *n = st_find(&fx->st, path);
+	if (n && fx->nfe_log < 32)
+		fx->fe_log[fx->nfe_log++] = atoi(n->val);
+}
+
 static void fire(struct fx *fx, const char *path, bool removed)
 {
 	struct fx_conn *cs[2] = { &fx->c, fx->extra };
+	log_fe_state(fx, path);
 	for (int k = 0; k < 2; k++) {
 		struct fx_conn *c = cs[k];
 		if (!c)
