@@ -1454,8 +1454,10 @@ void fxn_process_tx(struct fx *fx, unsigned qi)
 			if (first.flags & NETTXF_extra_info) {
 				struct netif_extra_info ex;
 				do {
+					netif_tx_request_t slot;
 					RING_COPY_REQUEST(&r->tx, r->tx.req_cons,
-							  (netif_tx_request_t *)&ex);
+							  &slot);
+					memcpy(&ex, &slot, sizeof(ex));
 					r->tx.req_cons++;
 					extras++;
 					if (ex.type == XEN_NETIF_EXTRA_TYPE_GSO) {
