@@ -464,7 +464,9 @@ void *fx_map(struct fx *fx, uint32_t ref, bool write)
 	}
 	uint16_t dom = __atomic_load_n(&e->domid, __ATOMIC_RELAXED);
 	uint32_t frame = __atomic_load_n(&e->frame, __ATOMIC_RELAXED);
-	void *va = pvio_dma_to_va(fx->ctx, (uint64_t)frame << 12, 4096);
+	void *va = fx->gfn_to_va ? fx->gfn_to_va(fx, frame)
+				 : pvio_dma_to_va(fx->ctx, (uint64_t)frame << 12,
+						  4096);
 	if (dom != 0 || !va) {
 		fx->maps[ref]++;
 		fx_unmap(fx, ref);
@@ -563,11 +565,8 @@ static int f_xs_wait(struct xen_hostif *h, uint64_t deadline)
 	return 0;
 }
 
-static int f_evtchn_alloc(struct xen_hostif *h, uint16_t remote,
-			  struct xen_evtchn *ev)
+struct fx_evt *fx_evt_new(struct fx *fx)
 {
-	struct fx *fx = fx_of(h);
-	(void)remote;
 	ck_assert_uint_lt(fx->nev, 64);
 	struct fx_evt *e = &fx->ev[fx->nev++];
 	memset(e, 0, sizeof(*e));
@@ -575,6 +574,14 @@ static int f_evtchn_alloc(struct xen_hostif *h, uint16_t remote,
 	e->upcall = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ck_assert_int_ge(e->upcall, 0);
 	e->open = true;
+	return e;
+}
+
+static int f_evtchn_alloc(struct xen_hostif *h, uint16_t remote,
+			  struct xen_evtchn *ev)
+{
+	(void)remote;
+	struct fx_evt *e = fx_evt_new(fx_of(h));
 	ev->port = e->port;
 	ev->fd[0] = -1;
 	ev->fd[1] = e->upcall;
