@@ -17,6 +17,7 @@ void sim_log_init(const char *prog, int level)
 	log_level = level;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void vlog(int level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warning", "info",
