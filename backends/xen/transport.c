@@ -148,7 +148,11 @@ int xen_open(pvio_ctx *ctx, struct xen_hostif *h, const char *type,
 
 	if (o->attach) {
 		r = h->ops->device_attach(h, type, devid);
-		if (r < 0) {
+		if (r == -EEXIST) {
+			/* the toolstack attached it to us already: use it,
+			 * leave the detaching to whoever attached it */
+			r = 0;
+		} else if (r < 0) {
 			if (r == -ENOENT)
 				r = pvio_set_error(ctx, ENODEV,
 						   "the Xen host has no %s %u "
@@ -164,8 +168,9 @@ int xen_open(pvio_ctx *ctx, struct xen_hostif *h, const char *type,
 						   "attaching %s %u failed: %s",
 						   type, devid, pvio_strerror(r));
 			goto fail;
+		} else {
+			xd->attached = true;
 		}
-		xd->attached = true;
 	}
 	r = xen_xb_probe(&xd->xb, xd->xs, h->domid, type, devid, vif);
 	if (r < 0)
@@ -221,11 +226,13 @@ int xen_service(pvio_dev *dev)
 	if (XB_GONE & XB_BIT(s)) {
 		pvio_dev_set_removed(dev, "the back end closed the device "
 					  "(XenBus state %d)", s);
-		/* follow it: Closing now, Closed once it is Closed */
-		int want = s == XEN_XB_CLOSING ? XEN_XB_CLOSING : XEN_XB_CLOSED;
+		/* follow it as netfront/blkfront do (xenbus_frontend_closed):
+		 * straight to Closed.  The back end then completes what it
+		 * has in flight and unmaps; our rings stay until close(), so
+		 * answers that still come can be reaped. */
 		if (xd->xb.fe_state > XEN_XB_INITIALISING &&
-		    xd->xb.fe_state != want && xd->xb.fe_state != XEN_XB_CLOSED)
-			xen_xb_switch(&xd->xb, want);
+		    xd->xb.fe_state != XEN_XB_CLOSED)
+			xen_xb_switch(&xd->xb, XEN_XB_CLOSED);
 		return 0;
 	}
 	if (xd->connected && xd->cls->changed && pvio_dev_usable(dev))

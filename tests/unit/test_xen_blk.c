@@ -774,8 +774,8 @@ START_TEST(backend_closes_with_io_in_flight)
 	ck_assert_int_eq(pvio_dev_next_event(dev, &ev), 1);
 	ck_assert_int_eq(ev.type, PVIO_EVENT_REMOVED);
 	ck_assert_int_eq(pvio_dev_state(dev, NULL), PVIO_DEV_REMOVED);
-	/* we followed it to Closing */
-	ck_assert_str_eq(fx_read(fx, "/local/domain/2/device/vbd/20/state"), "5");
+	/* we followed it to Closed, as blkfront does */
+	ck_assert_str_eq(fx_read(fx, "/local/domain/2/device/vbd/20/state"), "6");
 	/* the answered request still completes; the other fails: no hang */
 	struct pvio_blk_dcomp c[4];
 	ck_assert_int_eq(dev->ops->blk->reap(dev, 0, c, 4), 1);
