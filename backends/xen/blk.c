@@ -24,7 +24,9 @@
  *    arbitrary pages): data is copied in for writes and out after reads,
  *    counted in stats.copies / copy_bytes.
  * Requests of more than 11 segments use BLKIF_OP_INDIRECT with
- * per-request indirect pages granted read-only once at configure.
+ * per-request indirect pages granted once at configure (read-only, or
+ * writable with persistent grants: Linux blkback then maps everything
+ * writable).
  *
  * Responses are copied out of the ring once and checked: id in range and
  * outstanding (ids carry a per-slot sequence number in their upper half,
@@ -444,8 +446,10 @@ static int blk_q_setup(struct xen_blk *b, struct blk_q *q, uint32_t tags,
 	q->nfree = q->nsh;
 
 	if (b->indirect) {
-		r = xd->h->ops->share(xd->h, dom, q->nsh * b->ind_pages, true,
-				      &q->ind);
+		/* read-only is enough, except that with persistent grants
+		 * Linux blkback maps every grant writable (xen_blkbk_map) */
+		r = xd->h->ops->share(xd->h, dom, q->nsh * b->ind_pages,
+				      !b->persistent, &q->ind);
 		if (r < 0)
 			return pvio_set_error(ctx, -r,
 					      "cannot share indirect pages: %s",

@@ -1097,7 +1097,9 @@ static int blk_seg_io(struct fx *fx, uint8_t op, uint32_t gref, uint8_t first,
 	struct fxb *b = fx->blk;
 	if (last >= 8 || last < first)
 		return BLKIF_RSP_ERROR;
-	bool w = op == BLKIF_OP_READ; /* the back end writes guest memory */
+	/* the back end writes guest memory for a read; with persistent
+	 * grants Linux blkback maps everything writable */
+	bool w = op == BLKIF_OP_READ || b->persistent_on;
 	uint8_t *pg = fx_map(fx, gref, w);
 	if (!pg)
 		return BLKIF_RSP_ERROR;
@@ -1184,9 +1186,11 @@ void fxb_process(struct fx *fx, unsigned qi)
 					b->max_nseg = n;
 				unsigned pages = (n + 511) / 512;
 				for (unsigned p = 0; p < pages && !st; p++) {
-					/* read-only is enough for indirect pages */
+					/* read-only is enough for indirect pages,
+					 * but not with persistent grants */
 					struct blkif_request_segment *segs =
-						fx_map(fx, ir->indirect_grefs[p], false);
+						fx_map(fx, ir->indirect_grefs[p],
+						       b->persistent_on);
 					if (!segs) {
 						st = BLKIF_RSP_ERROR;
 						break;
