@@ -551,7 +551,7 @@ static int blk_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_blk_dreq *r
 
 	if (!pvio_dev_usable(dev))
 		return unusable(dev);
-	if (qi >= b->nq_used || r->tag == UINT32_MAX || r->fua)
+	if (qi >= b->nq_used || r->fua)
 		return -EINVAL;
 	struct blk_q *q = &b->q[qi];
 

@@ -45,7 +45,6 @@ struct xen_shared {
 	void *va;
 	uint32_t npages;
 	uint32_t *refs;      /* npages grant references */
-	uint64_t gfn0;       /* frame number of the first page (0: unknown) */
 	bool leaked;         /* still mapped by the peer at unshare: kept */
 };
 

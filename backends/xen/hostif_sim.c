@@ -422,7 +422,6 @@ static int s_share(struct xen_hostif *h, uint16_t domid, uint32_t npages,
 	sh->va = va;
 	sh->npages = npages;
 	sh->refs = refs;
-	sh->gfn0 = xen_gfn(addr);
 	return 0;
 }
 

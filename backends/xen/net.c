@@ -867,6 +867,9 @@ static int net_rx_reap(pvio_dev *dev, unsigned qi, struct pvio_net_rxc *out,
 		return (int)cnt;
 	if (dev->state == PVIO_DEV_BROKEN)
 		return -EIO;
+	if (dev->state == PVIO_DEV_REMOVED &&
+	    q->rx.req_prod_pvt != q->rx.rsp_cons)
+		return -ENODEV; /* posted buffers will not come back */
 	return 0;
 }
 

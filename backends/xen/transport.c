@@ -261,6 +261,7 @@ int xen_quiesce(pvio_dev *dev)
 	if (xd->quiesced)
 		return 0;
 	pvio_dev_set_stopped(dev);
+	xd->close_tried = true;
 	int r = xen_xb_close(&xd->xb, close_deadline(xd->ctx));
 	if (r < 0)
 		return pvio_set_error(xd->ctx, -r,
@@ -275,8 +276,10 @@ void xen_close(pvio_dev *dev)
 	struct xen_dev *xd = xen_dev_of(dev);
 	struct xen_hostif *h = xd->h;
 
+	/* (a quiesce that timed out is not repeated: close stays bounded
+	 * by one close handshake) */
 	if (xd->xs && !xd->xs->dead && xd->xb.xs && !xd->quiesced &&
-	    xd->xb.fe_state > XEN_XB_INITIALISING) {
+	    !xd->close_tried && xd->xb.fe_state > XEN_XB_INITIALISING) {
 		if (xen_xb_close(&xd->xb, close_deadline(xd->ctx)) == 0)
 			xd->quiesced = true;
 	} else if (xd->xb.xs && xd->xb.fe_state <= XEN_XB_INITIALISING) {

@@ -311,6 +311,7 @@ struct xen_dev {
 	bool attached;
 	bool connected;      /* handshake finished */
 	bool quiesced;       /* the back end closed the device */
+	bool close_tried;    /* our close handshake ran (maybe timed out) */
 	bool copy;           /* data goes through pvio's own shared pages */
 	void *cpriv;         /* the class's state */
 };

@@ -653,7 +653,6 @@ static int f_share(struct xen_hostif *h, uint16_t domid, uint32_t npages,
 	}
 	sh->va = va;
 	sh->npages = npages;
-	sh->gfn0 = a >> 12;
 	return 0;
 }
 

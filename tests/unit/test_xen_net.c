@@ -706,6 +706,8 @@ START_TEST(backend_closes_with_transmits_in_flight)
 	fxn_new(fx, &c);
 	pvio_dev *dev = open_net("vif/18", 1, 0);
 	uint8_t *buf = pvio_dma_alloc(ctx, 4096, 4096);
+	uint8_t **pg = alloc_pages(1);
+	post_rx(dev, 0, pg, 1);
 	tx_one(dev, buf, 1);
 	fx_write(fx, "/local/domain/0/backend/vif/4/18/state", "6");
 	struct pvio_event ev;
@@ -715,8 +717,11 @@ START_TEST(backend_closes_with_transmits_in_flight)
 	uint32_t tags[2];
 	ck_assert_int_eq(dev->ops->net->tx_reap(dev, 0, tags, 2), -ENODEV);
 	ck_assert_int_eq(dev->ops->net->kick(dev, 0, PVIO_NET_KICK_TX), -ENODEV);
+	struct pvio_net_rxc rc[1];
+	ck_assert_int_eq(dev->ops->net->rx_reap(dev, 0, rc, 1), -ENODEV);
 	pvio_dev_close(dev);
 	pvio_dma_free(ctx, buf);
+	free_pages(pg, 1);
 }
 END_TEST
 
