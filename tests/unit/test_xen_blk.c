@@ -794,6 +794,36 @@ START_TEST(backend_closes_with_io_in_flight)
 }
 END_TEST
 
+START_TEST(quiesce_then_reap_what_is_left)
+{
+	struct fxb *b;
+	pvio_dev *dev = hostile_dev(&b);
+	uint8_t *w = pvio_dma_alloc(ctx, 8192, 4096);
+	ck_assert_int_eq(submit(dev, 0, PVIO_BLK_OP_READ, 0, w, 4096, 4096, 1), 0);
+	ck_assert_int_eq(submit(dev, 0, PVIO_BLK_OP_READ, 4096, w + 4096, 4096, 4096, 2), 0);
+	dev->ops->blk->kick(dev, 0);
+	fxb_process(fx, 0); /* answered, not yet reaped */
+	fx->nfe_log = 0;
+	ck_assert_int_eq(dev->ops->quiesce(dev), 0);
+	/* the close handshake ran; the back end unmapped everything */
+	ck_assert_uint_eq(fx->nfe_log, 2);
+	ck_assert_int_eq(fx->fe_log[0], 5);
+	ck_assert_int_eq(fx->fe_log[1], 6);
+	ck_assert(!b->q[0].connected);
+	ck_assert_int_eq(pvio_dev_state(dev, NULL), PVIO_DEV_STOPPED);
+	/* what had been answered is still reaped; nothing new is taken */
+	struct pvio_blk_dcomp c[4];
+	ck_assert_int_eq(dev->ops->blk->reap(dev, 0, c, 4), 2);
+	ck_assert_int_eq(dev->ops->blk->reap(dev, 0, c, 4), 0);
+	ck_assert_int_eq(submit(dev, 0, PVIO_BLK_OP_READ, 0, w, 4096, 4096, 3),
+			 -EIO);
+	ck_assert_int_eq(dev->ops->quiesce(dev), 0); /* idempotent */
+	pvio_dev_close(dev);
+	ck_assert_uint_eq(xen_gnttab_quarantined(&fx->gt), 0);
+	pvio_dma_free(ctx, w);
+}
+END_TEST
+
 START_TEST(capacity_change)
 {
 	struct fxb_cfg c = base_cfg();
@@ -916,6 +946,7 @@ int main(void)
 	tcase_add_test(tc, response_producer_runs_away);
 	tcase_add_test(tc, backend_keeps_a_page_mapped);
 	tcase_add_test(tc, backend_closes_with_io_in_flight);
+	tcase_add_test(tc, quiesce_then_reap_what_is_left);
 	tcase_add_test(tc, capacity_change);
 	tcase_add_test(tc, notifications_follow_req_event_and_irqs);
 	tcase_add_test(tc, address_options);
