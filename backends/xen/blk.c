@@ -163,9 +163,7 @@ static int blk_features(void *arg)
 		r = xd->h->ops->share(xd->h, xd->xb.be_domid, npages, false,
 				      &q->ring_mem);
 		if (r < 0)
-			return pvio_set_error(xd->ctx, -r,
-					      "cannot share %u ring pages: %s",
-					      npages, pvio_strerror(r));
+			return xen_share_error(xd->ctx, r, "a ring", npages);
 		b->nq = i + 1;
 		xen_ring_init(&q->ring, q->ring_mem.va,
 			      (size_t)npages * XEN_PAGE_SIZE, XEN_BLKIF_SLOT, 0);
@@ -451,9 +449,8 @@ static int blk_q_setup(struct xen_blk *b, struct blk_q *q, uint32_t tags,
 		r = xd->h->ops->share(xd->h, dom, q->nsh * b->ind_pages,
 				      !b->persistent, &q->ind);
 		if (r < 0)
-			return pvio_set_error(ctx, -r,
-					      "cannot share indirect pages: %s",
-					      pvio_strerror(r));
+			return xen_share_error(ctx, r, "indirect segments",
+					       q->nsh * b->ind_pages);
 	}
 	uint64_t want = (uint64_t)q->nsh * b->max_segs;
 	if (xd->copy) {
@@ -463,9 +460,7 @@ static int blk_q_setup(struct xen_blk *b, struct blk_q *q, uint32_t tags,
 			pages = b->max_segs;
 		r = xd->h->ops->share(xd->h, dom, pages, false, &q->pool);
 		if (r < 0)
-			return pvio_set_error(ctx, -r,
-					      "cannot share %u data pages: %s",
-					      pages, pvio_strerror(r));
+			return xen_share_error(ctx, r, "the data pool", pages);
 		q->pool_free = pvio_zalloc(ctx, pages * sizeof(uint32_t));
 		if (!q->pool_free)
 			return pvio_set_error(ctx, ENOMEM, "out of memory");
@@ -479,7 +474,8 @@ static int blk_q_setup(struct xen_blk *b, struct blk_q *q, uint32_t tags,
 		if (refs < b->max_segs)
 			return pvio_set_error(ctx, ENOSPC,
 					      "the grant table has too few free "
-					      "entries for %u queues",
+					      "entries for %u queues; use fewer "
+					      "queues or a smaller ?indirect=",
 					      queues_left);
 		r = xen_gnt_pool_init(&q->gp, xd->h->gnttab, refs);
 		if (r < 0)

@@ -307,12 +307,13 @@ static int net_q_setup(struct xen_net *n, struct net_q *q, uint32_t tags)
 
 	if ((r = h->ops->share(h, dom, 1, false, &q->tx_mem)) < 0 ||
 	    (r = h->ops->share(h, dom, 1, false, &q->rx_mem)) < 0)
-		return pvio_set_error(ctx, -r, "cannot share ring pages: %s",
-				      pvio_strerror(r));
+		return xen_share_error(ctx, r, "a ring", 1);
 	xen_ring_init(&q->tx, q->tx_mem.va, XEN_PAGE_SIZE, XEN_NETIF_TX_SLOT, 0);
 	xen_ring_init(&q->rx, q->rx_mem.va, XEN_PAGE_SIZE, XEN_NETIF_RX_SLOT, 0);
 	if (q->tx.nr_ents != NET_SLOTS || q->rx.nr_ents != NET_SLOTS)
-		return pvio_set_error(ctx, EINVAL, "netif ring size mismatch");
+		return pvio_set_error(ctx, EINVAL,
+				      "internal error: netif rings are not "
+				      "256 entries");
 	for (unsigned i = 0; i < (n->split ? 2u : 1u); i++) {
 		r = h->ops->evtchn_alloc(h, dom, &q->ev[i]);
 		if (r < 0)
@@ -342,15 +343,14 @@ static int net_q_setup(struct xen_net *n, struct net_q *q, uint32_t tags)
 	if (xd->copy) {
 		if ((r = h->ops->share(h, dom, NET_SLOTS, true, &q->tx_pool)) < 0 ||
 		    (r = h->ops->share(h, dom, NET_SLOTS, false, &q->rx_pool)) < 0)
-			return pvio_set_error(ctx, -r,
-					      "cannot share packet pages: %s",
-					      pvio_strerror(r));
+			return xen_share_error(ctx, r, "packet buffers",
+					       NET_SLOTS);
 	} else {
 		r = xen_gnt_pool_init(&q->gp, h->gnttab, 2 * NET_SLOTS);
 		if (r < 0)
 			return pvio_set_error(ctx, -r,
 					      "the grant table has too few free "
-					      "entries: %s",
+					      "entries (%s); use fewer queues",
 					      pvio_strerror(r));
 	}
 	return 0;

@@ -116,6 +116,24 @@ int xen_parse_device(pvio_ctx *ctx, const char *spec, char type[4],
 	return 0;
 }
 
+int xen_share_error(pvio_ctx *ctx, int r, const char *what, uint32_t npages)
+{
+	if (r == -ENOMEM)
+		return pvio_set_error(ctx, ENOMEM,
+				      "cannot share %u pages for %s: out of "
+				      "DMA memory; create the context with a "
+				      "larger dma_pool_size or use fewer queues",
+				      npages, what);
+	if (r == -ENOSPC)
+		return pvio_set_error(ctx, ENOSPC,
+				      "cannot share %u pages for %s: the grant "
+				      "table is full; use fewer queues or a "
+				      "smaller ?indirect= / ?ring-order=",
+				      npages, what);
+	return pvio_set_error(ctx, -r, "cannot share %u pages for %s: %s",
+			      npages, what, pvio_strerror(r));
+}
+
 int xen_open(pvio_ctx *ctx, struct xen_hostif *h, const char *type,
 	     uint32_t devid, const struct xen_opts *o, pvio_dev **out)
 {

@@ -329,6 +329,9 @@ static inline struct xen_dev *xen_dev_of(pvio_dev *dev)
 	return (struct xen_dev *)dev->priv;
 }
 
+/* The one-line error for a failed hostif share() of npages for what. */
+int xen_share_error(pvio_ctx *ctx, int r, const char *what, uint32_t npages);
+
 /* Shared dev ops. */
 int xen_service(pvio_dev *dev);
 int xen_event_fd(pvio_dev *dev);
