@@ -73,15 +73,19 @@ void pvio_dev_push_event(pvio_dev *dev, enum pvio_event_type type,
 static int set_state(pvio_dev *dev, enum pvio_dev_state st,
 		     enum pvio_event_type ev, const char *fmt, va_list ap)
 {
-	if (dev->state != PVIO_DEV_READY)
-		return st == PVIO_DEV_REMOVED ? -ENODEV : -EIO;
-	dev->state = st;
+	int r = st == PVIO_DEV_REMOVED ? -ENODEV : -EIO;
+	int unclaimed = 0;
+	/* first reason wins, whichever thread gets here first */
+	if (!__atomic_compare_exchange_n(&dev->state_claimed, &unclaimed, 1, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return r;
 	pvio_vsnprintf(dev->reason, sizeof(dev->reason), fmt, ap);
+	__atomic_store_n(&dev->state, st, __ATOMIC_RELEASE);
+	__atomic_store_n(&dev->state_event, (int)ev, __ATOMIC_RELEASE);
 	pvio_log(dev->ctx, PVIO_LOG_WARN, "%s: %s: %s",
 		 dev->address ? dev->address : "device",
 		 st == PVIO_DEV_REMOVED ? "removed" : "broken", dev->reason);
-	pvio_dev_push_event(dev, ev, 0);
-	return st == PVIO_DEV_REMOVED ? -ENODEV : -EIO;
+	return r;
 }
 
 int pvio_dev_set_broken(pvio_dev *dev, const char *fmt, ...)
@@ -104,17 +108,20 @@ int pvio_dev_set_removed(pvio_dev *dev, const char *fmt, ...)
 
 void pvio_dev_set_stopped(pvio_dev *dev)
 {
-	if (dev->state == PVIO_DEV_READY) {
-		dev->state = PVIO_DEV_STOPPED;
+	int unclaimed = 0;
+	if (__atomic_compare_exchange_n(&dev->state_claimed, &unclaimed, 1, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		pvio_strlcpy(dev->reason, "stopped by pvio", sizeof(dev->reason));
+		__atomic_store_n(&dev->state, PVIO_DEV_STOPPED, __ATOMIC_RELEASE);
 	}
 }
 
 enum pvio_dev_state pvio_dev_state(pvio_dev *dev, const char **reason)
 {
+	enum pvio_dev_state st = __atomic_load_n(&dev->state, __ATOMIC_ACQUIRE);
 	if (reason)
-		*reason = dev->state == PVIO_DEV_READY ? "" : dev->reason;
-	return dev->state;
+		*reason = st == PVIO_DEV_READY ? "" : dev->reason;
+	return st;
 }
 
 /* "scheme:rest" -> back end */
@@ -206,17 +213,18 @@ int pvio_dev_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 
 int pvio_dev_next_event(pvio_dev *dev, struct pvio_event *ev)
 {
+	int r = 0;
 	if (!dev || !ev)
 		return -EINVAL;
-	if (dev->ops->service && dev->state != PVIO_DEV_STOPPED) {
-		int r = dev->ops->service(dev);
-		if (r < 0 && r != -EAGAIN && dev->ev_head == dev->ev_tail)
-			return r;
-	}
+	if (dev->ops->service && pvio_dev_state(dev, NULL) != PVIO_DEV_STOPPED)
+		r = dev->ops->service(dev);
+	int owed = __atomic_exchange_n(&dev->state_event, 0, __ATOMIC_ACQ_REL);
+	if (owed)
+		pvio_dev_push_event(dev, (enum pvio_event_type)owed, 0);
 	if (dev->ev_head == dev->ev_tail) {
 		ev->type = PVIO_EVENT_NONE;
 		ev->value = 0;
-		return 0;
+		return r < 0 && r != -EAGAIN ? r : 0;
 	}
 	unsigned n = sizeof(dev->events) / sizeof(dev->events[0]);
 	*ev = dev->events[dev->ev_head % n];

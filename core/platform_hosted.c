@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +35,7 @@ static void h_free(void *opaque, void *p)
 static int h_dma_alloc(void *opaque, size_t len, struct pvio_dma_region *out)
 {
 	(void)opaque;
-	int fd = memfd_create("pvio-dma", MFD_CLOEXEC);
+	int fd = memfd_create("pvio-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)len) < 0) {
@@ -42,6 +43,9 @@ static int h_dma_alloc(void *opaque, size_t len, struct pvio_dma_region *out)
 		close(fd);
 		return -e;
 	}
+	/* The hosts map this fd: sealing its size means nothing can shrink it
+	 * under them (a shrink would make their accesses fault). */
+	fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 	void *va = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (va == MAP_FAILED) {
 		int e = errno;

@@ -19,7 +19,8 @@ int pvio_dev_wait(pvio_dev *dev, unsigned q, uint64_t deadline_ns)
 	const struct pvio_dev_ops *ops = dev->ops;
 
 	if (!pvio_dev_usable(dev))
-		return dev->state == PVIO_DEV_REMOVED ? -ENODEV : -EIO;
+		return pvio_dev_state(dev, NULL) == PVIO_DEV_REMOVED ? -ENODEV
+							     : -EIO;
 	int r = ops->queue_arm ? ops->queue_arm(dev, q) : 1;
 	if (r != 0)
 		return r < 0 ? r : 1;

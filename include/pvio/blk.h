@@ -44,6 +44,15 @@ enum {
 	/* Poll without sleeping in pvio_blk_poll() (lowest latency, burns a
 	 * CPU). */
 	PVIO_BLK_BUSY_POLL = 1u << 1,
+	/* When the device fails (broken or removed), hold the requests in
+	 * flight instead of completing them with -EIO / -ENODEV:
+	 * pvio_blk_poll() then returns -EIO / -ENODEV, new requests are
+	 * refused with that error, and pvio_blk_reconnect() or
+	 * pvio_blk_migrate() resubmits the held requests on the next device.
+	 * pvio_blk_close() frees held requests without completing them.
+	 * Requests made by the synchronous helpers are never held (their
+	 * buffers belong to a caller that is waiting): they fail. */
+	PVIO_BLK_KEEP_ON_FAILURE = 1u << 2,
 };
 
 struct pvio_blk_opts {
@@ -135,8 +144,10 @@ int pvio_blk_poll(pvio_blk *blk, unsigned q, struct pvio_blk_completion *out,
 		  unsigned min, unsigned max, int64_t timeout_ns);
 
 /* Hosted: a descriptor that polls readable when queue q may have
- * completions (for event loops); call pvio_blk_poll(..., 0) when it fires.
- * Stable for the life of blk, across migrations. */
+ * completions (for event loops); call pvio_blk_poll(..., 0) when it fires,
+ * again while it returns max completions.  Stable for the life of blk,
+ * across migrations.  -EOPNOTSUPP when not hosted or when the device has no
+ * notification descriptor (poll with a timeout instead). */
 int pvio_blk_completion_fd(pvio_blk *blk, unsigned q);
 
 /* Requests enqueued or in flight on queue q. */

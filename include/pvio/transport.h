@@ -351,6 +351,10 @@ struct pvio_dev_ops {
 	int (*service)(pvio_dev *dev);
 	/* Hosted: fd readable when service() has work; -EOPNOTSUPP if none. */
 	int (*event_fd)(pvio_dev *dev);
+	/* (queue_fd may return the same fd for several queues when the host
+	 * has one notification path per device, as uio_hv_generic does; then
+	 * queue_ack on one queue consumes the wake-up for all, and front ends
+	 * must poll every queue sharing it after waking.) */
 	/* Queue waiting.  queue_fd: hosted fd readable when the host notified
 	 * queue q (-EOPNOTSUPP: poll).  queue_arm: ask for notifications;
 	 * returns 1 if work is already pending (do not sleep), 0 if armed.
@@ -384,7 +388,14 @@ struct pvio_dev {
 	struct pvio_queue_stats *stats;
 
 	/* ---- core private ---- */
+	/* state may change on a data-path thread (a queue finds the host
+	 * misbehaving) while the control thread reads it: it is accessed
+	 * atomically, and the first thread to claim the change writes reason
+	 * before publishing state. */
 	enum pvio_dev_state state;
+	int state_claimed;
+	int state_event;   /* event owed for the change, queued by the
+			      control path (pvio_dev_next_event) */
 	char reason[200];
 	char *address;
 	char *backend_name;
@@ -411,9 +422,11 @@ int pvio_dev_set_removed(pvio_dev *dev, const char *fmt, ...) PVIO_PRINTF(2, 3);
 void pvio_dev_set_stopped(pvio_dev *dev);
 static inline bool pvio_dev_usable(const pvio_dev *dev)
 {
-	return dev->state == PVIO_DEV_READY;
+	return __atomic_load_n(&dev->state, __ATOMIC_ACQUIRE) == PVIO_DEV_READY;
 }
-/* Queue an event for pvio_dev_next_event(). */
+/* Queue an event for pvio_dev_next_event().  Control path only (open,
+ * configure, service); data-path code reports trouble through
+ * pvio_dev_set_broken/removed, which any thread may call. */
 void pvio_dev_push_event(pvio_dev *dev, enum pvio_event_type type,
 			 uint32_t value);
 

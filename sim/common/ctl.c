@@ -77,8 +77,11 @@ int sim_ctl_main(int argc, char **argv)
 		reply.payload[reply.hdr.len < SIM_HOSTIF_MAX_PAYLOAD
 				      ? reply.hdr.len
 				      : SIM_HOSTIF_MAX_PAYLOAD - 1] = 0;
-		fputs((const char *)reply.payload + 4, r < 0 ? stderr : stdout);
-		if (reply.payload[reply.hdr.len - 1] != '\n')
+		const char *text = (const char *)reply.payload + 4;
+		size_t tl = strlen(text);
+		fputs(text, r < 0 ? stderr : stdout);
+		/* the reply is NUL-terminated: look at its last character */
+		if (tl && text[tl - 1] != '\n')
 			fputc('\n', r < 0 ? stderr : stdout);
 	}
 	if (r < 0) {

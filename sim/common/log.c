@@ -19,6 +19,8 @@ void sim_log_init(const char *prog, int level)
 
 __attribute__((format(printf, 2, 0)))
 static void vlog(int level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void vlog(int level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "error", "warning", "info",
 					     "debug" };

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* sim/common/mem.c - the guest's memory as the simulated host sees it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim.h"
@@ -21,6 +23,18 @@ int sim_mem_add(struct sim_mem *m, uint64_t gpa, uint64_t size, int fd,
 		if (gpa < m->r[i].gpa + m->r[i].size &&
 		    m->r[i].gpa < gpa + size)
 			return -EINVAL;
+	/* Pages past the end of the file would SIGBUS the host when touched:
+	 * refuse a range the file does not hold, and seal a memfd against
+	 * shrinking when it allows (a guest that shrinks an unsealed file
+	 * later can still crash the host). */
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISREG(st.st_mode) &&
+	    (fd_offset + size < size ||
+	     (uint64_t)st.st_size < fd_offset + size))
+		return -EINVAL;
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		       (off_t)fd_offset);
 	if (p == MAP_FAILED)
