@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pvio/blk.h>
+#include <pvio/net.h>
 #include <pvio/transport.h>
 
 #define IMG_SIZE (8u << 20)
@@ -649,6 +651,84 @@ START_TEST(unplug_and_resize)
 }
 END_TEST
 
+START_TEST(front_ends_unchanged_and_migration)
+{
+	char a[200];
+	snprintf(a, sizeof(a), "sim-xen:%s/vbd/51712", sock);
+	pvio_blk *blk;
+	int r = pvio_blk_open(ctx, a, NULL, &blk);
+	ck_assert_msg(r == 0, "%s", pvio_errmsg(ctx));
+	static uint8_t w[1 << 20], rd[1 << 20];
+	for (size_t i = 0; i < sizeof(w); i++)
+		w[i] = (uint8_t)(i * 13 + 1);
+	ck_assert_int_eq(pvio_blk_pwrite(blk, 7 * 512, w, sizeof(w)), 0);
+	ck_assert_int_eq(pvio_blk_sync_flush(blk), 0);
+	/* writes in flight while the front end moves to another vbd of the
+	 * same image (Xen to Xen: quiesce, close handshake, replay) */
+	uint8_t *bufs = pvio_dma_alloc(ctx, 16 * 65536, 4096);
+	for (int k = 0; k < 16; k++) {
+		memset(bufs + k * 65536, 0x40 + k, 65536);
+		ck_assert_int_eq(pvio_blk_write(blk, 0, (2u << 20) + (uint64_t)k * 65536,
+						bufs + k * 65536, 65536, NULL, 0),
+				 0);
+	}
+	ck_assert_int_eq(pvio_blk_submit(blk, 0), 0);
+	snprintf(a, sizeof(a), "sim-xen:%s/vbd/51744", sock);
+	pvio_dev *nd;
+	ck_assert_int_eq(pvio_dev_open(ctx, a, &nd), 0);
+	struct pvio_migrate_report rep = { .struct_size = sizeof(rep) };
+	r = pvio_blk_migrate(blk, nd, 0, &rep);
+	ck_assert_msg(r == 0, "migrate: %s", pvio_errmsg(ctx));
+	struct pvio_blk_completion c[16];
+	int n = 0;
+	while (n < 16) {
+		int k = pvio_blk_poll(blk, 0, c + n, 1, (unsigned)(16 - n),
+				      5000000000ll);
+		ck_assert_int_gt(k, 0);
+		for (int i = 0; i < k; i++)
+			ck_assert_int_eq(c[n + i].ret, 0);
+		n += k;
+	}
+	ck_assert_uint_eq(rep.completed_during_quiesce + rep.replayed, 16);
+	ck_assert_int_eq(pvio_blk_pread(blk, 7 * 512, rd, sizeof(rd)), 0);
+	ck_assert_int_eq(memcmp(w, rd, sizeof(w)), 0);
+	ck_assert_int_eq(pvio_blk_pread(blk, 2u << 20, rd, 16 * 65536), 0);
+	for (int k = 0; k < 16; k++)
+		ck_assert_uint_eq(rd[k * 65536 + 100], 0x40 + k);
+	pvio_blk_close(blk);
+	pvio_dma_free(ctx, bufs);
+
+	snprintf(a, sizeof(a), "sim-xen:%s/vif/0", sock);
+	pvio_net *net;
+	r = pvio_net_open(ctx, a, NULL, &net);
+	ck_assert_msg(r == 0, "%s", pvio_errmsg(ctx));
+	struct pvio_net_info ni = { .struct_size = sizeof(ni) };
+	ck_assert_int_eq(pvio_net_get_info(net, &ni), 0);
+	ck_assert_uint_eq(ni.mac[5], 0x10);
+	uint8_t f[1400], in[2048];
+	memset(f, 0xff, 6);
+	memcpy(f + 6, ni.mac, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (int k = 0; k < 40; k++) {
+		for (size_t i = 14; i < sizeof(f); i++)
+			f[i] = (uint8_t)(i ^ k);
+		ck_assert_int_eq(pvio_net_send(net, 0, f, sizeof(f), NULL), 0);
+		uint64_t deadline = pvio_deadline(ctx);
+		int m = 0;
+		while (!m && pvio_now_ns(ctx) < deadline) {
+			m = pvio_net_recv(net, 0, in, sizeof(in), NULL);
+			ck_assert_int_ge(m, 0);
+			if (!m)
+				ck_assert_int_ge(pvio_net_wait(net, 0, 100000000), 0);
+		}
+		ck_assert_int_eq(m, (int)sizeof(f));
+		ck_assert_int_eq(memcmp(in, f, sizeof(f)), 0);
+	}
+	pvio_net_close(net);
+}
+END_TEST
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -683,6 +763,7 @@ int main(void)
 	tcase_add_test(tc, corrupt_responses_break_the_device);
 	tcase_add_test(tc, backend_closing_removes_the_device);
 	tcase_add_test(tc, unplug_and_resize);
+	tcase_add_test(tc, front_ends_unchanged_and_migration);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -872,18 +872,23 @@ struct fxb *fxb_new(struct fx *fx, const struct fxb_cfg *cfg)
 	return b;
 }
 
-static void bkey(struct fx *fx, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void bkey(struct fx *fx, const char *key, const char *fmt, ...)
+static void dkey(struct fx *fx, const char *dir, const char *key,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void dkey(struct fx *fx, const char *dir, const char *key,
+		 const char *fmt, ...)
 {
 	char p[200], v[128];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(v, sizeof(v), fmt, ap);
 	va_end(ap);
-	snprintf(p, sizeof(p), "%s/%s", fx->blk ? fx->blk->be : fx->net->be, key);
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
 	fx_write(fx, p, v);
 }
+
+/* a key in the blkback's / netback's directory */
+#define bkey(fx, ...) dkey((fx), (fx)->blk->be, __VA_ARGS__)
+#define nkey(fx, ...) dkey((fx), (fx)->net->be, __VA_ARGS__)
 
 static void blk_props(struct fx *fx)
 {
@@ -1287,23 +1292,23 @@ static void net_attach(struct fx *fx, uint32_t devid)
 	}
 	snprintf(p, sizeof(p), "%s/state", n->fe);
 	fx_write(fx, p, "1");
-	bkey(fx, "frontend", "%s", n->fe);
-	bkey(fx, "frontend-id", "%u", fx->h.domid);
-	bkey(fx, "online", "1");
-	bkey(fx, "state", "1");
+	nkey(fx, "frontend", "%s", n->fe);
+	nkey(fx, "frontend-id", "%u", fx->h.domid);
+	nkey(fx, "online", "1");
+	nkey(fx, "state", "1");
 	if (!n->cfg.no_rx_copy)
-		bkey(fx, "feature-rx-copy", "1");
-	bkey(fx, "feature-sg", "%d", n->cfg.sg);
-	bkey(fx, "feature-gso-tcpv4", "%d", n->cfg.gso4);
-	bkey(fx, "feature-gso-tcpv6", "%d", n->cfg.gso6);
-	bkey(fx, "feature-ipv6-csum-offload", "%d", n->cfg.ipv6csum);
-	bkey(fx, "feature-split-event-channels", "%d", n->cfg.split);
+		nkey(fx, "feature-rx-copy", "1");
+	nkey(fx, "feature-sg", "%d", n->cfg.sg);
+	nkey(fx, "feature-gso-tcpv4", "%d", n->cfg.gso4);
+	nkey(fx, "feature-gso-tcpv6", "%d", n->cfg.gso6);
+	nkey(fx, "feature-ipv6-csum-offload", "%d", n->cfg.ipv6csum);
+	nkey(fx, "feature-split-event-channels", "%d", n->cfg.split);
 	if (n->cfg.max_queues >= 0)
-		bkey(fx, "multi-queue-max-queues", "%d", n->cfg.max_queues);
+		nkey(fx, "multi-queue-max-queues", "%d", n->cfg.max_queues);
 	if (n->cfg.carrier)
-		bkey(fx, "carrier", "%s", n->cfg.carrier);
+		nkey(fx, "carrier", "%s", n->cfg.carrier);
 	n->last_fe = 1;
-	bkey(fx, "state", "2");
+	nkey(fx, "state", "2");
 }
 
 static void net_kick(struct fx *fx, struct fx_evt *e)
@@ -1401,17 +1406,17 @@ static void net_step(struct fx *fx)
 		if (n->q[0].connected)
 			return;
 		if (!net_connect(fx)) {
-			bkey(fx, "state", "5");
+			nkey(fx, "state", "5");
 			return;
 		}
-		bkey(fx, "state", "4");
+		nkey(fx, "state", "4");
 		return;
 	case XenbusStateClosing:
-		bkey(fx, "state", "5");
+		nkey(fx, "state", "5");
 		return;
 	case XenbusStateClosed:
 		net_disconnect(fx);
-		bkey(fx, "state", "6");
+		nkey(fx, "state", "6");
 		return;
 	default:
 		return;
@@ -1506,6 +1511,8 @@ void fxn_process_tx(struct fx *fx, unsigned qi)
 				fx_unmap(fx, slots[i].gref);
 			}
 			f->len = got;
+			if (n->cfg.reflect && st == NETIF_RSP_OKAY)
+				fxn_inject(fx, qi, f->data, f->len, 0);
 			tx_rsp(r, slots[0].id, st);
 			for (unsigned i = 0; i < extras; i++)
 				tx_rsp(r, 0xdead, NETIF_RSP_NULL);

@@ -132,6 +132,7 @@ struct fxn_cfg {
 	const char *mac;       /* NULL: 00:16:3e:01:02:03 */
 	const char *mtu;       /* NULL: absent */
 	bool manual;
+	bool reflect;          /* transmitted frames come back on RX */
 	uint16_t rx_offset;
 };
 

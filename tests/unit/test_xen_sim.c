@@ -29,6 +29,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <pvio/blk.h>
+#include <pvio/net.h>
+
 #include "test_xen_fake.h"
 
 #define MAGIC 0x4F495650u
@@ -405,6 +408,8 @@ static void host_wait_gone(void)
 {
 	struct pollfd p = { .fd = H.gone, .events = POLLIN };
 	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	uint64_t v;
+	ck_assert_int_eq(read(H.gone, &v, 8), 8);
 }
 
 static void host_free(void)
@@ -610,6 +615,79 @@ START_TEST(network_device_end_to_end)
 }
 END_TEST
 
+START_TEST(front_ends_over_sim_xen)
+{
+	host_start(F_NONE);
+	struct fxb_cfg bc = { .sectors = 16384, .sector_size = 512,
+			      .max_order = 2, .max_queues = 2, .indirect = 64,
+			      .flush = true, .discard = true, .persistent = true };
+	struct fxb *b = fxb_new(H.fx, &bc);
+	struct fxn_cfg nc = { .sg = true, .max_queues = -1, .reflect = true };
+	fxn_new(H.fx, &nc);
+
+	/* the block front end, unchanged, over blkif */
+	pvio_blk *blk;
+	int r = pvio_blk_open(ctx, address("vbd/51712"), NULL, &blk);
+	ck_assert_msg(r == 0, "%s", pvio_errmsg(ctx));
+	struct pvio_blk_info bi = { .struct_size = sizeof(bi) };
+	ck_assert_int_eq(pvio_blk_get_info(blk, &bi), 0);
+	ck_assert_uint_eq(bi.capacity, 16384 * 512);
+	ck_assert(bi.flush && bi.discard);
+	static uint8_t w[1 << 20], rd[1 << 20];
+	for (size_t i = 0; i < sizeof(w); i++)
+		w[i] = (uint8_t)(i * 11 + 5);
+	ck_assert_int_eq(pvio_blk_pwrite(blk, 3 * 512, w, sizeof(w)), 0);
+	ck_assert_int_eq(pvio_blk_pread(blk, 3 * 512, rd, sizeof(rd)), 0);
+	ck_assert_int_eq(memcmp(w, rd, sizeof(w)), 0);
+	ck_assert_int_eq(pvio_blk_sync_flush(blk), 0);
+	ck_assert_int_eq(pvio_blk_sync_discard(blk, 1 << 20, 1 << 20), 0);
+	struct pvio_queue_stats st;
+	ck_assert_int_eq(pvio_blk_get_stats(blk, 0, &st), 0);
+	ck_assert_uint_gt(st.notify_sent, 0);
+	ck_assert_uint_gt(st.copies, 0); /* persistent grants */
+	pvio_blk_close(blk);
+	host_wait_gone();
+
+	/* the network front end, unchanged, over netif */
+	pvio_net *net;
+	r = pvio_net_open(ctx, address("vif/0"), NULL, &net);
+	ck_assert_msg(r == 0, "%s", pvio_errmsg(ctx));
+	struct pvio_net_info ni = { .struct_size = sizeof(ni) };
+	ck_assert_int_eq(pvio_net_get_info(net, &ni), 0);
+	ck_assert_uint_eq(ni.mac[5], 0x03);
+	uint8_t f[1200], in[2048];
+	memset(f, 0xff, 6);
+	memcpy(f + 6, ni.mac, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	unsigned got = 0;
+	for (int k = 0; k < 50; k++) {
+		for (size_t i = 14; i < sizeof(f); i++)
+			f[i] = (uint8_t)(i + k);
+		ck_assert_int_eq(pvio_net_send(net, 0, f, sizeof(f), NULL), 0);
+		uint64_t deadline = pvio_deadline(ctx);
+		int n = 0;
+		while (!n && pvio_now_ns(ctx) < deadline) {
+			n = pvio_net_recv(net, 0, in, sizeof(in), NULL);
+			ck_assert_int_ge(n, 0);
+			if (!n)
+				ck_assert_int_ge(pvio_net_wait(net, 0, 100000000), 0);
+		}
+		ck_assert_int_eq(n, (int)sizeof(f));
+		ck_assert_int_eq(memcmp(in, f, sizeof(f)), 0);
+		got++;
+	}
+	ck_assert_uint_eq(got, 50);
+	pvio_net_close(net);
+	host_wait_gone();
+	host_stop();
+	ck_assert_uint_eq(H.fx->net->nframes, 50);
+	for (size_t i = 0; i < sizeof(w); i += 4096)
+		ck_assert_uint_eq(b->disk[3 * 512 + i], w[i]);
+	host_free();
+}
+END_TEST
+
 START_TEST(unsolicited_messages_are_skipped)
 {
 	host_start(F_UNSOLICITED);
@@ -672,6 +750,7 @@ int main(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, block_device_end_to_end);
 	tcase_add_test(tc, network_device_end_to_end);
+	tcase_add_test(tc, front_ends_over_sim_xen);
 	tcase_add_test(tc, unsolicited_messages_are_skipped);
 	tcase_add_test(tc, broken_hosts_fail_cleanly);
 	suite_add_tcase(s, tc);
