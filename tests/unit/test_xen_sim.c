@@ -211,8 +211,10 @@ static void handle(const struct hdr *h, const uint8_t *pl, int *fds, int nfds)
 		/* the guest zeroed the table first */
 		uint8_t *t = gfn_va(fx, g0);
 		ck_assert_ptr_nonnull(t);
+		uint8_t nz = 0;
 		for (uint32_t i = 0; i < n * 4096; i++)
-			ck_assert_uint_eq(t[i], 0);
+			nz |= t[i];
+		ck_assert_uint_eq(nz, 0);
 		fx->frames = t;
 		fx->gt.nr_ents = n * 512;
 		H.gnt_frames = n;
