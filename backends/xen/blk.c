@@ -454,10 +454,21 @@ static int blk_q_setup(struct xen_blk *b, struct blk_q *q, uint32_t tags,
 	}
 	uint64_t want = (uint64_t)q->nsh * b->max_segs;
 	if (xd->copy) {
+		uint32_t room = xen_share_room(xd->h) / queues_left;
 		uint32_t pages = want > BLK_POOL_MAX ? BLK_POOL_MAX
 						     : (uint32_t)want;
 		if (pages < b->max_segs)
 			pages = b->max_segs;
+		if (pages > room)
+			pages = room;
+		if (pages < b->max_segs)
+			return pvio_set_error(ctx, ENOSPC,
+					      "%u pages can still be shared, too "
+					      "few for %u queues of %u-segment "
+					      "requests; use fewer queues or a "
+					      "smaller ?indirect=",
+					      xen_share_room(xd->h), queues_left,
+					      b->max_segs);
 		r = xd->h->ops->share(xd->h, dom, pages, false, &q->pool);
 		if (r < 0)
 			return xen_share_error(ctx, r, "the data pool", pages);

@@ -105,6 +105,12 @@ struct xen_hostif {
 	/* The domain's grant table when the guest writes it directly; NULL
 	 * when only share() can grant (then data is copied). */
 	struct xen_gnttab *gnttab;
+	/* Pages share() may have out at once (0: only memory limits it; a
+	 * gntalloc hostif sets the module's per-process limit), and how
+	 * many are out now (kept by share/unshare; leaked pages stay
+	 * counted).  blk.c and net.c size their copy pools to fit. */
+	uint32_t share_limit;
+	uint32_t shared;
 };
 
 #endif /* PVIO_XEN_HOSTIF_H */

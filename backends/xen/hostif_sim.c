@@ -422,6 +422,7 @@ static int s_share(struct xen_hostif *h, uint16_t domid, uint32_t npages,
 	sh->va = va;
 	sh->npages = npages;
 	sh->refs = refs;
+	h->shared += npages;
 	return 0;
 }
 
@@ -440,6 +441,7 @@ static uint32_t s_unshare(struct xen_hostif *h, struct xen_shared *sh)
 		sh->leaked = true;
 	} else {
 		pvio_dma_free(h->ctx, sh->va);
+		h->shared -= sh->npages;
 	}
 	sh->va = NULL;
 	sh->refs = NULL;

@@ -341,6 +341,12 @@ static int net_q_setup(struct xen_net *n, struct net_q *q, uint32_t tags)
 		q->tx_ids[i] = (uint16_t)(NET_SLOTS - 1 - i);
 	q->ntx_ids = NET_SLOTS;
 	if (xd->copy) {
+		if (xen_share_room(h) < 2 * NET_SLOTS)
+			return pvio_set_error(ctx, ENOSPC,
+					      "%u pages can still be shared; each "
+					      "queue needs %u for packet buffers; "
+					      "use fewer queues",
+					      xen_share_room(h), 2 * NET_SLOTS);
 		if ((r = h->ops->share(h, dom, NET_SLOTS, true, &q->tx_pool)) < 0 ||
 		    (r = h->ops->share(h, dom, NET_SLOTS, false, &q->rx_pool)) < 0)
 			return xen_share_error(ctx, r, "packet buffers",

@@ -350,6 +350,14 @@ static inline void xen_notify(struct xen_dev *xd, struct xen_evtchn *ev)
 	xd->h->ops->evtchn_notify(xd->h, ev);
 }
 
+/* Pages share() can still hand out. */
+static inline uint32_t xen_share_room(const struct xen_hostif *h)
+{
+	if (!h->share_limit)
+		return UINT32_MAX;
+	return h->share_limit > h->shared ? h->share_limit - h->shared : 0;
+}
+
 /* Frame number of a DMA address. */
 static inline uint64_t xen_gfn(uint64_t dev_addr)
 {

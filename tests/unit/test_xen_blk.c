@@ -334,6 +334,46 @@ START_TEST(persistent_grants_copy)
 }
 END_TEST
 
+START_TEST(copy_pool_fits_the_share_limit)
+{
+	struct fxb_cfg c = base_cfg();
+	c.persistent = true;
+	c.indirect = 32;
+	struct fxb *b = fxb_new(fx, &c);
+	/* a hostif that can share only 200 pages (gntalloc has a limit) */
+	fx->h.share_limit = 200;
+	pvio_dev *dev = open_blk("vbd/30", 1, 8);
+	ck_assert_uint_le(fx->h.shared, 200);
+	ck_assert_uint_ge(fx->h.shared, 150); /* the pool took the room */
+	uint8_t *w = pvio_dma_alloc(ctx, 32 * 4096, 4096);
+	uint8_t *r = pvio_dma_alloc(ctx, 32 * 4096, 4096);
+	for (int round = 0; round < 20; round++) {
+		fill(w, 32 * 4096, (unsigned)round);
+		ck_assert_int_eq(do_io(dev, 0, PVIO_BLK_OP_WRITE, 0, w, 32 * 4096,
+				       4096),
+				 0);
+		ck_assert_int_eq(do_io(dev, 0, PVIO_BLK_OP_READ, 0, r, 32 * 4096,
+				       4096),
+				 0);
+		ck_assert_int_eq(memcmp(r, w, 32 * 4096), 0);
+	}
+	ck_assert_int_eq(memcmp(b->disk, w, 32 * 4096), 0);
+	pvio_dev_close(dev);
+	ck_assert_uint_eq(fx->h.shared, 0);
+	/* too small for one request: configure says so */
+	fx->h.share_limit = 30;
+	pvio_dev *d2;
+	ck_assert_int_eq(try_open("vbd/31", &d2), 0);
+	struct pvio_dev_config cfg = { .num_queues = 1, .max_tags = 8 };
+	ck_assert_int_eq(pvio_dev_configure(d2, &cfg), -ENOSPC);
+	ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "can still be shared"));
+	pvio_dev_close(d2);
+	ck_assert_uint_eq(fx->h.shared, 0);
+	pvio_dma_free(ctx, w);
+	pvio_dma_free(ctx, r);
+}
+END_TEST
+
 START_TEST(untrusted_backend_gets_copies)
 {
 	struct fxb_cfg c = base_cfg();
@@ -930,6 +970,7 @@ int main(void)
 	tcase_add_test(tc, indirect_segments);
 	tcase_add_test(tc, indirect_limit_is_clamped);
 	tcase_add_test(tc, persistent_grants_copy);
+	tcase_add_test(tc, copy_pool_fits_the_share_limit);
 	tcase_add_test(tc, untrusted_backend_gets_copies);
 	tcase_add_test(tc, multi_page_ring_and_queues);
 	tcase_add_test(tc, order_and_queue_keys_are_clamped);

@@ -632,6 +632,8 @@ static int f_share(struct xen_hostif *h, uint16_t domid, uint32_t npages,
 	struct fx *fx = fx_of(h);
 	uint64_t a;
 	memset(sh, 0, sizeof(*sh));
+	if (h->share_limit && h->shared + npages > h->share_limit)
+		return -ENOSPC; /* as gntalloc at its limit */
 	void *va = pvio_dma_alloc(fx->ctx, npages * 4096u, 4096);
 	if (!va)
 		return -ENOMEM;
@@ -653,6 +655,7 @@ static int f_share(struct xen_hostif *h, uint16_t domid, uint32_t npages,
 	}
 	sh->va = va;
 	sh->npages = npages;
+	h->shared += npages;
 	return 0;
 }
 
@@ -664,10 +667,12 @@ static uint32_t f_unshare(struct xen_hostif *h, struct xen_shared *sh)
 		if (xen_gnt_release(&fx->gt, sh->refs[i]) < 0)
 			leaked++;
 	free(sh->refs);
-	if (leaked)
+	if (leaked) {
 		sh->leaked = true;
-	else
+	} else {
 		pvio_dma_free(fx->ctx, sh->va);
+		h->shared -= sh->npages;
+	}
 	sh->va = NULL;
 	sh->refs = NULL;
 	sh->npages = 0;

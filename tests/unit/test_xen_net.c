@@ -634,6 +634,15 @@ START_TEST(copy_mode)
 	free_pages(pg, 1);
 	pvio_dma_free(ctx, buf);
 	pvio_dev_close(dev);
+	ck_assert_uint_eq(fx->h.shared, 0);
+	/* a hostif that cannot share the packet buffers: a clear error */
+	fx->h.share_limit = 100;
+	ck_assert_int_eq(try_open("vif/12?copy=1", &dev), 0);
+	struct pvio_dev_config cfg = { .num_queues = 1, .max_tags = 64 };
+	ck_assert_int_eq(pvio_dev_configure(dev, &cfg), -ENOSPC);
+	ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "use fewer queues"));
+	pvio_dev_close(dev);
+	ck_assert_uint_eq(fx->h.shared, 0);
 }
 END_TEST
 
