@@ -79,6 +79,9 @@ ready() {
 
 # run, wait for the ready lines, stop with SIGNAL (or ctl quit)
 for how in TERM INT quit; do
+	# A background job does its redirections after the fork: empty the
+	# file first, or the wait below may read the previous run's lines.
+	: >"$dir/out"
 	"$PVIO" sim virtio --blk "$dir/b.sock=$dir/disk.img,size=4M,name=disk" \
 		--net "$dir/n.sock" --ctl "$dir/ctl.sock" >"$dir/out" 2>"$dir/err" &
 	pid=$!

@@ -76,6 +76,7 @@ ready_lines() {
 start_sim() {
 	want=$1
 	shift
+	: >"$dir/sim.out" # (the job's own redirection happens after the fork)
 	"$PVIO" sim virtio "$@" --ctl "$dir/ctl.sock" >"$dir/sim.out" 2>"$dir/sim.err" &
 	simpid=$!
 	wait_for 10 ready_lines $((want + 1)) || fail "simulated host not ready"
