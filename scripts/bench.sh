@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # scripts/bench.sh - measure what BENCHMARKS.md reports, the same way on
-# every host: pvio's simulated KVM and Hyper-V hosts, qemu-storage-daemon
-# and dpdk-testpmd.  Run as root on Debian 12 (it installs what is missing
+# every host: pvio's simulated KVM, Xen and Hyper-V hosts,
+# qemu-storage-daemon and dpdk-testpmd.  Run as root on Debian 12 (it installs what is missing
 # and builds pvio in build-demo/ like scripts/demo.sh, unless --no-build):
 #
 #     sudo scripts/bench.sh [--seconds S] [--out DIR] [--no-build]
@@ -20,7 +20,7 @@ PVIO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$PVIO_ROOT/scripts/lib.sh"
 
 # Hosts measured, in order (start_<name> in scripts/lib.sh).
-HOSTS="virtio qsd testpmd hyperv"
+HOSTS="virtio qsd testpmd xen hyperv"
 
 seconds=5
 out=""

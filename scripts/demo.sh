@@ -7,7 +7,7 @@
 #     sudo scripts/demo.sh
 #
 # It installs what is missing (scripts/deps.sh), builds pvio under
-# build-demo/, then for each simulated hypervisor host (KVM/virtio, then
+# build-demo/, then for each simulated hypervisor host (KVM/virtio, Xen,
 # Hyper-V): starts it, writes a disk through pvio's block front end, reads
 # it back and compares, sends frames through pvio's network front end to a
 # reflecting peer and checks every one, and prints a short report.
@@ -23,7 +23,7 @@ PVIO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # The simulated hosts the demo runs, in order.  Each has a start_<name>
 # function in scripts/lib.sh that starts it and sets BLK and NET to device
 # addresses.
-HOSTS="virtio hyperv"
+HOSTS="virtio xen hyperv"
 
 DISK_MB=4        # data written and read back per disk
 FRAMES=10000     # 64-byte frames per network device

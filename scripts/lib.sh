@@ -125,6 +125,14 @@ start_virtio() {
 	NET="vhost-user:$TMP/virtio-net.sock?class=net"
 }
 
+start_xen() {
+	truncate -s "$DISK_SIZE" "$TMP/xen-disk.img" || return 1
+	start_sim xen "ready socket=" xen --socket "$TMP/xen.sock" \
+		--vbd "51712=$TMP/xen-disk.img" --vif 0,mode=reflect || return 1
+	BLK="sim-xen:$TMP/xen.sock/vbd/51712"
+	NET="sim-xen:$TMP/xen.sock/vif/0"
+}
+
 start_hyperv() {
 	truncate -s "$DISK_SIZE" "$TMP/hyperv-disk.img" || return 1
 	start_sim hyperv "ready socket=" hyperv --socket "$TMP/hyperv.sock" \

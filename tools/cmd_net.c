@@ -86,6 +86,58 @@ static void report_json(const char *address, const struct tool_netloop_opts *o,
 	tool_json_done(&j);
 }
 
+/* Frames the host delivered badly, which the front end dropped. */
+static uint64_t rx_errors(pvio_net *net, unsigned nq)
+{
+	uint64_t n = 0;
+	for (unsigned q = 0; q < nq; q++) {
+		struct pvio_queue_stats st;
+		if (pvio_net_get_stats(net, q, &st) == 0)
+			n += st.rx_errors;
+	}
+	return n;
+}
+
+/* One line saying what went wrong; returns TOOL_VERIFY. */
+static int verify_failed(const char *cmd, const struct tool_netloop_result *r,
+			 double wait_s, uint64_t rx_err, bool link_down)
+{
+	char line[512];
+	size_t n = 0;
+#define ADD(...)                                                              \
+	do {                                                                  \
+		if (n < sizeof(line))                                         \
+			n += (size_t)snprintf(line + n, sizeof(line) - n,     \
+					      __VA_ARGS__);                   \
+	} while (0)
+	if (r->detail[0])
+		ADD("%s", r->detail);
+	if (r->lost)
+		ADD("%s%" PRIu64 " frame%s never came back (nothing arrived for "
+		    "%.1f s)",
+		    n ? "; " : "", r->lost, r->lost == 1 ? "" : "s", wait_s);
+	if (r->unsent)
+		ADD("%s%" PRIu64 " frame%s could not be sent", n ? "; " : "",
+		    r->unsent, r->unsent == 1 ? "" : "s");
+	if (r->foreign && (r->lost || r->corrupted))
+		ADD("; %" PRIu64 " frame%s not ours arrived (damaged on the "
+		    "way?)",
+		    r->foreign, r->foreign == 1 ? " that was" : "s that were");
+	if (rx_err)
+		ADD("%sthe front end dropped %" PRIu64 " frame%s the host "
+		    "delivered badly",
+		    n ? "; " : "", rx_err, rx_err == 1 ? "" : "s");
+	if (!n)
+		ADD("not every frame came back");
+	if (link_down)
+		ADD("; the device reports its link down");
+	else if (r->lost && r->lost == r->sent)
+		ADD("; is the peer reflecting frames?");
+#undef ADD
+	fprintf(stderr, "pvio %s: FAILED: %s\n", cmd, line);
+	return TOOL_VERIFY;
+}
+
 static int loopback(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -185,12 +237,11 @@ static int loopback(int argc, char **argv)
 				o.size, info.max_tx_frame);
 		goto out;
 	}
-	if (!info.link_up && !json)
-		fprintf(stderr, "pvio %s: warning: the device reports its link "
-				"down\n", cmd);
 
 	struct tool_netloop_result res;
+	uint64_t rx_err0 = rx_errors(net, info.num_queues);
 	tool_netloop_run(net, &o, &res);
+	uint64_t rx_err = rx_errors(net, info.num_queues) - rx_err0;
 	bool ok = !res.error && !res.corrupted && !res.duplicate && !res.lost &&
 		  !res.unsent && res.received == o.count;
 	if (json)
@@ -202,12 +253,7 @@ static int loopback(int argc, char **argv)
 				   res.detail[0] ? res.detail
 						   : "sending or receiving frames");
 	else if (!ok)
-		ret = (fprintf(stderr, "pvio %s: FAILED: %s\n", cmd,
-			       res.detail[0] ? res.detail
-			       : res.stalled ? "frames did not come back; is "
-					       "the peer reflecting?"
-					     : "not every frame came back"),
-		       TOOL_VERIFY);
+		ret = verify_failed(cmd, &res, wait_s, rx_err, !info.link_up);
 out:
 	if (net)
 		pvio_net_close(net);
