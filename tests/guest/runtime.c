@@ -108,6 +108,35 @@ uint64_t guest_now_ns(void)
 	return t / tsc_khz * 1000000ull + (t % tsc_khz) * 1000000ull / tsc_khz;
 }
 
+uint64_t guest_tsc_khz(void)
+{
+	return tsc_khz;
+}
+
+/* ---------------------------------------------------------------- cmdline */
+
+static char cmdline[2048];
+
+/* Copy the command line out of the start info (QEMU puts it in low
+ * memory, which the probe's heap may reuse later). */
+void guest_runtime_init(const struct guest_start_info *si)
+{
+	cmdline[0] = 0;
+	if (si->magic != 0x336ec578u || !si->cmdline_paddr ||
+	    si->cmdline_paddr >= (64ull << 20))
+		return;
+	const char *c = (const char *)(uintptr_t)si->cmdline_paddr;
+	size_t i = 0;
+	for (; i + 1 < sizeof(cmdline) && c[i]; i++)
+		cmdline[i] = c[i];
+	cmdline[i] = 0;
+}
+
+const char *guest_cmdline(void)
+{
+	return cmdline;
+}
+
 /* ---------------------------------------------------------------- memory */
 
 extern char __heap_start[];
