@@ -27,6 +27,9 @@ PKGS="
 #                          the private libvirtd that boots the probe guest
 #                          (tests/integration/virt_probe.sh)
 # python3                  a silent socket and a JSON check in virt_cli.sh
+# qemu-system-x86, python3 also: the probe guest booted on q35 and microvm
+#                          (tests/integration/guest_qemu.sh, guest_install.sh;
+#                          python3 writes and checks the disk images)
 
 missing=""
 for p in $PKGS; do
