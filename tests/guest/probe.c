@@ -167,7 +167,11 @@ void guest_main(uint32_t si)
 {
 	guest_time_init();
 	uint64_t t_entry = guest_now_ns();
-	guest_runtime_init((const struct guest_start_info *)(uintptr_t)si);
+	const struct guest_start_info *info = (const void *)(uintptr_t)si;
+	guest_runtime_init(info);
+	/* the skeleton's first two lines, which `pvio virt probe`'s tests
+	 * look for */
+	res("hello", "magic=%x version=%u", info->magic, info->version);
 	res("boot", "pvh cmdline=\"%s\"", guest_cmdline());
 	res("tsc_khz", "%llu", (unsigned long long)guest_tsc_khz());
 	res_time("boot.entry_ms", t_entry);
@@ -186,6 +190,7 @@ void guest_main(uint32_t si)
 		res("result", "fail");
 		guest_exit(1);
 	}
+	res("ctx", "%d now=%llu", r, (unsigned long long)guest_now_ns());
 	res("backends", "%s", pvio_backend_list());
 
 	struct found f;
