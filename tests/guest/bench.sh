@@ -142,14 +142,23 @@ while [ ! -b /dev/vda ] && [ $n -lt 500 ]; do sleep 0.01; n=$((n + 1)); done
 dd if=/dev/vda of=/dev/null bs=512 count=1 iflag=direct 2>/dev/null
 echo "LINUX first_io uptime $(cut -d' ' -f1 /proc/uptime)"
 echo "LINUX features blk $(cat /sys/block/vda/device/features 2>/dev/null)"
-echo "LINUX read $(dd if=/dev/vda of=/dev/null bs=64k count=1024 iflag=direct 2>&1 | tail -1)"
-echo "LINUX write $(dd if=/dev/zero of=/dev/vda bs=64k count=512 seek=512 oflag=direct 2>&1 | tail -1)"
+up() { cut -d' ' -f1 /proc/uptime; }
+rate() { awk "BEGIN { printf \"%d KiB/s (%d MiB in %.2f s)\", $1 * 1024 / ($3 - $2), $1, $3 - $2 }"; }
+t0=$(up)
+for i in 1 2 3 4 5 6 7 8; do dd if=/dev/vda of=/dev/null bs=64k count=1024 iflag=direct 2>/dev/null; done
+t1=$(up)
+echo "LINUX read_qd1 $(rate 512 $t0 $t1)"
+t0=$(up)
+for i in 1 2 3 4 5 6 7 8; do dd if=/dev/zero of=/dev/vda bs=64k count=512 seek=512 oflag=direct 2>/dev/null; done
+t1=$(up)
+echo "LINUX write_qd1 $(rate 256 $t0 $t1)"
 ip link set eth0 up
 ip addr add 10.0.2.15/24 dev eth0
 ping -c 1 -W 3 10.0.2.2 >/dev/null
-t0=$(cut -d' ' -f1 /proc/uptime)
-echo "LINUX ping $(ping -q -A -c 3000 -s 1400 10.0.2.2 2>&1 | tail -2 | tr '\n' ' ')"
-echo "LINUX ping_window uptime $t0 -> $(cut -d' ' -f1 /proc/uptime)"
+t0=$(up)
+p=$(ping -q -A -c 5000 -s 1400 10.0.2.2 2>&1 | tail -2 | tr '\n' ' ')
+t1=$(up)
+echo "LINUX ping_A_1400 $(awk "BEGIN { printf \"%d replies/s\", 5000 / ($t1 - $t0) }") ($p)"
 echo "LINUX done"
 reboot -f
 EOF
