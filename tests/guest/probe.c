@@ -176,11 +176,13 @@ void guest_main(uint32_t si)
 	res("tsc_khz", "%llu", (unsigned long long)guest_tsc_khz());
 	res_time("boot.entry_ms", t_entry);
 
+	int bench = (int)cmdline_u64("pvio.bench", 0);
 	pvio_ctx *ctx;
 	struct pvio_ctx_opts o = {
 		.struct_size = sizeof(o),
 		.platform = guest_platform(),
-		.dma_pool_size = 40u << 20,
+		/* the benchmarks keep 32 x 64 KiB in flight */
+		.dma_pool_size = bench ? 40u << 20 : 8u << 20,
 		.log_level = PVIO_LOG_WARN,
 		.timeout_ms = 5000,
 	};
@@ -211,7 +213,6 @@ void guest_main(uint32_t si)
 		if (!f.net[0])
 			pvio_strlcpy(f.net, d.net, sizeof(f.net));
 	}
-	int bench = (int)cmdline_u64("pvio.bench", 0);
 	if (!f.blk[0] && !f.net[0])
 		fail("no virtio block or network device found");
 

@@ -256,12 +256,12 @@ void *memmove(void *d, const void *s, size_t n);
 void *memset(void *d, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
+/* rep movsb / stosb: one instruction for the whole range, which matters
+ * under TCG (a byte loop over the 8 MiB DMA pool costs ~100 ms there) */
 void *memcpy(void *d, const void *s, size_t n)
 {
-	char *dp = d;
-	const char *sp = s;
-	while (n--)
-		*dp++ = *sp++;
+	void *dp = d;
+	__asm__ volatile("rep movsb" : "+D"(dp), "+S"(s), "+c"(n) : : "memory");
 	return d;
 }
 
@@ -281,9 +281,8 @@ void *memmove(void *d, const void *s, size_t n)
 
 void *memset(void *d, int c, size_t n)
 {
-	unsigned char *dp = d;
-	while (n--)
-		*dp++ = (unsigned char)c;
+	void *dp = d;
+	__asm__ volatile("rep stosb" : "+D"(dp), "+c"(n) : "a"(c) : "memory");
 	return d;
 }
 
