@@ -41,7 +41,8 @@ static void usage(FILE *f)
 		"  --nic [mac=MAC][,mtu=N][,mode=reflect|bridge:N|drop]"
 		"[,channels=N]\n"
 		"        [,link=up|down][,speed=MBIT][,section=SIZE]"
-		"[,rx-reserve=SIZE][,guid=GUID]\n"
+		"[,rx-reserve=SIZE][,offload=on|none]\n"
+		"        [,guid=GUID]\n"
 		"      a synthetic NIC (default mac 00:15:5d:00:00:0K for the "
 		"K-th NIC, mtu 1500,\n"
 		"      mode reflect: frames come back to the sender; bridge:N "
@@ -51,7 +52,9 @@ static void usage(FILE *f)
 		"      section size (6144); rx-reserve: receive-buffer bytes "
 		"the host never\n"
 		"      writes, for guests that alias it, e.g. a single-file "
-		"fake uio device)\n"
+		"fake uio device;\n"
+		"      offload: checksum and LSOv2 offloads offered (on, the "
+		"default) or none)\n"
 		"options:\n"
 		"  --max-version X.Y  highest VMBus version accepted (2.4..5.3, "
 		"default 5.3)\n"
@@ -238,6 +241,9 @@ static int parse_nic(struct shv_host *h, char *spec)
 				return fail("rx-reserve must be at most 16M: %s",
 					    o);
 			n->rx_reserve = (uint32_t)sz;
+		} else if (!strcmp(o, "offload=none") ||
+			   !strcmp(o, "offload=on")) {
+			n->no_offload = !strcmp(o, "offload=none");
 		} else if (!strncmp(o, "guid=", 5)) {
 			if (shv_guid_parse(o + 5, d->inst_guid) < 0)
 				return fail("bad GUID: %s", o);

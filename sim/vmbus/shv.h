@@ -287,6 +287,7 @@ struct shv_nic {
 	uint32_t link_speed;      /* 100 bit/s units */
 	uint32_t section_size;    /* send-buffer section size we ask for */
 	uint32_t rx_reserve;      /* receive-buffer bytes never used */
+	bool no_offload;          /* offer no checksum/LSO offload */
 	uint64_t tx_frames, rx_frames, tx_dropped, rx_dropped, tx_bad;
 };
 
