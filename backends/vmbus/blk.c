@@ -443,27 +443,38 @@ static int scsi_discover(struct vmbus_blk *b, const char *opts)
 					       "nonsense (%u bytes)",
 				      b->vd.name, moved);
 
-	/* optional VPD pages */
+	/* optional VPD pages: the list first, then each page it names
+	 * (a page's data replaces the list in b->ctrl, so keep a copy) */
 	struct scsi_block_limits bl = { 0 };
 	bool lbpu = false;
-	uint8_t vpd[256];
-	cl = vmbus_scsi_cdb_inquiry(cdb, true, 0x00, sizeof(vpd));
-	if (scsi_cmd(b, cdb, cl, VSTOR_READ, sizeof(vpd), &moved) == 0) {
-		memcpy(vpd, b->ctrl, moved);
-		if (vmbus_scsi_vpd_has_page(vpd, moved, 0xB0)) {
-			cl = vmbus_scsi_cdb_inquiry(cdb, true, 0xB0, 64);
-			if (scsi_cmd(b, cdb, cl, VSTOR_READ, 64, &moved) == 0) {
-				memcpy(vpd, b->ctrl, moved);
-				vmbus_scsi_parse_block_limits(vpd, moved, &bl);
-			}
+	uint8_t list[256], vpd[64];
+	uint32_t nlist = 0;
+	cl = vmbus_scsi_cdb_inquiry(cdb, true, 0x00, sizeof(list));
+	if (scsi_cmd(b, cdb, cl, VSTOR_READ, sizeof(list), &moved) == 0) {
+		nlist = moved;
+		memcpy(list, b->ctrl, nlist);
+	}
+	if (vmbus_scsi_vpd_has_page(list, nlist, 0xB0)) {
+		cl = vmbus_scsi_cdb_inquiry(cdb, true, 0xB0, sizeof(vpd));
+		if (scsi_cmd(b, cdb, cl, VSTOR_READ, sizeof(vpd), &moved) == 0) {
+			memcpy(vpd, b->ctrl, moved);
+			vmbus_scsi_parse_block_limits(vpd, moved, &bl);
 		}
-		if (vmbus_scsi_vpd_has_page(vpd, moved, 0xB2) || c.lbpme) {
-			cl = vmbus_scsi_cdb_inquiry(cdb, true, 0xB2, 64);
-			if (scsi_cmd(b, cdb, cl, VSTOR_READ, 64, &moved) == 0) {
-				memcpy(vpd, b->ctrl, moved);
-				lbpu = vmbus_scsi_vpd_lbpu(vpd, moved);
-			}
+	}
+	if (vmbus_scsi_vpd_has_page(list, nlist, 0xB2) || c.lbpme) {
+		cl = vmbus_scsi_cdb_inquiry(cdb, true, 0xB2, sizeof(vpd));
+		if (scsi_cmd(b, cdb, cl, VSTOR_READ, sizeof(vpd), &moved) == 0) {
+			memcpy(vpd, b->ctrl, moved);
+			lbpu = vmbus_scsi_vpd_lbpu(vpd, moved);
 		}
+	}
+	/* write protection, as a disk driver learns it: MODE SENSE header */
+	bool wp = false;
+	cl = vmbus_scsi_cdb_mode_sense6(cdb, 4);
+	if (scsi_cmd(b, cdb, cl, VSTOR_READ, 4, &moved) == 0) {
+		uint8_t ms[4];
+		memcpy(ms, b->ctrl, moved < 4 ? moved : 4);
+		wp = vmbus_scsi_mode_wp(ms, moved) == 1;
 	}
 	ctx_clear_error(ctx); /* optional pages may have failed */
 
@@ -505,7 +516,7 @@ static int scsi_discover(struct vmbus_blk *b, const char *opts)
 	L->flush = true;
 	L->fua = false;
 	L->write_zeroes = false;
-	L->read_only = false;
+	L->read_only = wp;
 	uint32_t mq = 1;
 	if (PVIO_LE32(b->props.flags) & VSTOR_PROP_MULTI_CHANNEL)
 		mq = 1u + PVIO_LE16(b->props.max_channel_cnt);
@@ -527,6 +538,17 @@ static int evaluate(struct vmbus_blk *b, struct blkq *q, struct blk_slot *s,
 			     offsetof(struct vstor_packet, u.srb.cdb_sense);
 	bool log = q->logged < 16;
 
+	if (vp->status) {
+		/* the VSTOR operation itself failed, whatever the SRB says */
+		if (log) {
+			q->logged++;
+			pvio_log(dev->ctx, PVIO_LOG_WARN,
+				 "%s: %s failed: VSTOR status 0x%x",
+				 b->vd.name, vmbus_scsi_cdb_name(cdb),
+				 PVIO_LE32(vp->status));
+		}
+		return -EIO;
+	}
 	if ((ss & 0x3f) == SRB_STATUS_SUCCESS && sc == SAM_STAT_GOOD) {
 		if (s->expect && xfer != s->expect) {
 			if (log) {
@@ -629,6 +651,8 @@ static int blk_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_blk_dreq *r
 	switch (r->op) {
 	case PVIO_BLK_OP_READ:
 	case PVIO_BLK_OP_WRITE: {
+		if (r->op == PVIO_BLK_OP_WRITE && L->read_only)
+			return -EROFS;
 		if (!r->nseg || r->nseg > L->max_segments || !r->len ||
 		    r->len > L->max_transfer ||
 		    r->offset / L->block_size + r->len / L->block_size >
@@ -944,6 +968,8 @@ static int blk_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 		     PVIO_F_BLK_TOPOLOGY;
 	if (dev->limits.blk.discard)
 		f |= PVIO_F_BLK_DISCARD;
+	if (dev->limits.blk.read_only)
+		f |= PVIO_F_BLK_READ_ONLY;
 	if (nq > 1)
 		f |= PVIO_F_MULTIQUEUE;
 	dev->info.features = f;
@@ -1089,6 +1115,8 @@ int vmbus_blk_open(pvio_ctx *ctx, struct vmbus_hostif *h,
 			    PVIO_F_MULTI_PAGE_RING | PVIO_F_BLK_FLUSH |
 			    PVIO_F_BLK_TOPOLOGY |
 			    (dev->limits.blk.discard ? PVIO_F_BLK_DISCARD : 0) |
+			    (dev->limits.blk.read_only ? PVIO_F_BLK_READ_ONLY
+						       : 0) |
 			    (dev->limits.blk.max_queues > 1 ? PVIO_F_MULTIQUEUE : 0);
 	dev->info.max_queues = dev->limits.blk.max_queues;
 	dev->info.queue_size = BLK_QSIZE;

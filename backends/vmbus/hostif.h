@@ -97,9 +97,18 @@ struct vmbus_hostif {
 	const struct vmbus_hostif_ops *ops;
 	pvio_ctx *ctx;
 	const char *name;   /* "sim-hyperv", "vmbus-uio" */
+	/* VMBus protocol version of the connection (0: not known, e.g. the
+	 * guest kernel owns the connection) */
+	uint32_t version;
 	/* the host removed or lost the connection: every channel is gone */
 	int lost;
 };
+
+/* Hosts from VMBus 4.0 (Windows 10 / Server 2016) on keep a NetVSC
+ * buffer's GPADL until the channel is closed: tear it down after
+ * CLOSECHANNEL there, before it on older hosts (Linux netvsc does the
+ * same, see shared/specs/hyperv-vmbus.md). */
+#define VMBUS_VERSION_WIN10 VMBUS_VERSION(4, 0)
 
 /* hostif_sim.c: connect to a simulated host's socket. */
 int vmbus_hostif_sim_open(pvio_ctx *ctx, const char *path,

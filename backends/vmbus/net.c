@@ -823,6 +823,22 @@ static uint64_t offered_features(struct vmbus_net *n)
 	return f;
 }
 
+/* Largest frame: one MTU (with an 802.1Q tag), or with TSO the largest
+ * send the host offered for every IP version in use (its LSOv2 maximum
+ * counts from the IP header), at most 64 KiB. */
+static uint32_t max_tx_frame(const struct vmbus_net *n, uint64_t f,
+			     uint32_t mtu)
+{
+	if (!(f & (PVIO_F_NET_TSO4 | PVIO_F_NET_TSO6)))
+		return mtu + 18;
+	uint32_t m = NET_TSO_MAX;
+	if ((f & PVIO_F_NET_TSO4) && n->caps.lso4_max < m)
+		m = n->caps.lso4_max;
+	if ((f & PVIO_F_NET_TSO6) && n->caps.lso6_max < m)
+		m = n->caps.lso6_max;
+	return m + 14;
+}
+
 /* ---------------------------------------------------------------- data */
 
 static int tx_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_net_txd *t)
@@ -1236,10 +1252,8 @@ static int net_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 	dev->info.features = n->features;
 	dev->info.num_queues = nq;
 	dev->info.queue_size = NET_QSIZE;
-	dev->limits.net.max_tx_frame =
-		(n->features & (PVIO_F_NET_TSO4 | PVIO_F_NET_TSO6))
-			? NET_TSO_MAX + 14
-			: dev->limits.net.mtu + 18;
+	dev->limits.net.max_tx_frame = max_tx_frame(n, n->features,
+						    dev->limits.net.mtu);
 	n->configured = true;
 	n->quiesced = false;
 	return 0;
@@ -1302,6 +1316,30 @@ static int net_service(pvio_dev *dev)
 	return r;
 }
 
+/*
+ * Tear the buffer GPADLs down and close the channels, in the order the
+ * host needs: from VMBus 4.0 on it keeps the buffers until the channel is
+ * closed (a teardown before would wait for nothing), older hosts want the
+ * teardown before the close.  The buffers hang off the primary channel,
+ * whose offer stays valid after CLOSECHANNEL; buf_put does nothing for a
+ * buffer that was never set up.
+ */
+static void put_buffers_and_close(struct vmbus_net *n)
+{
+	struct vmbus_hostif *h = n->vd.h;
+	struct vmbus_chan *primary = &n->vd.chan[0];
+	/* (a quiesce that gave up may have closed the channels already) */
+	if (h->version && h->version < VMBUS_VERSION_WIN10) {
+		h->ops->buf_put(h, primary, &n->send);
+		h->ops->buf_put(h, primary, &n->recv);
+		vmbus_dev_close_channels(&n->vd);
+		return;
+	}
+	vmbus_dev_close_channels(&n->vd);
+	h->ops->buf_put(h, primary, &n->send);
+	h->ops->buf_put(h, primary, &n->recv);
+}
+
 static void net_close(pvio_dev *dev)
 {
 	struct vmbus_net *n = dev->priv;
@@ -1334,13 +1372,8 @@ static void net_close(pvio_dev *dev)
 		/* let the host finish the control sends before the ring goes */
 		net_poll(n, 0, NULL, 0, NULL, true, true);
 	}
-	/* buffers hang off the primary channel: tear them down first */
-	if (h && n->vd.nchan) {
-		h->ops->buf_put(h, &n->vd.chan[0], &n->send);
-		h->ops->buf_put(h, &n->vd.chan[0], &n->recv);
-	}
 	if (h)
-		vmbus_dev_close_channels(&n->vd);
+		put_buffers_and_close(n);
 	if (n->q) {
 		unsigned cnt = n->nq ? n->nq : 1;
 		for (unsigned i = 0; i < cnt; i++)
@@ -1432,9 +1465,7 @@ int vmbus_net_open(pvio_ctx *ctx, struct vmbus_hostif *h,
 	if (L->max_queues > VMBUS_MAX_QUEUES)
 		L->max_queues = VMBUS_MAX_QUEUES;
 	L->queue_size = NET_QSIZE;
-	L->max_tx_frame = (off & (PVIO_F_NET_TSO4 | PVIO_F_NET_TSO6))
-				  ? NET_TSO_MAX + 14
-				  : L->mtu + 18;
+	L->max_tx_frame = max_tx_frame(n, off, L->mtu);
 	L->max_tx_segments = NET_MAX_TX_SEG;
 	L->tx_seg_boundary = 0;
 	L->rx_buf_align = 64;
@@ -1468,11 +1499,7 @@ int vmbus_net_open(pvio_ctx *ctx, struct vmbus_hostif *h,
 	return 0;
 fail:
 	/* close without the device's ops: buffers, channels, queues */
-	if (n->vd.nchan) {
-		h->ops->buf_put(h, &n->vd.chan[0], &n->send);
-		h->ops->buf_put(h, &n->vd.chan[0], &n->recv);
-	}
-	vmbus_dev_close_channels(&n->vd);
+	put_buffers_and_close(n);
 	if (n->q) {
 		free_queue(n, &n->q[0]);
 		pvio_free(ctx, n->q);
