@@ -38,6 +38,7 @@ static const char help_text[] =
 	"2A/09 next)\n"
 	"  reset DEV                 UNIT ATTENTION 29/00 on DEV's next "
 	"command\n"
+
 	"DEV: storvscN or netvscN (offer order within the class)\n";
 
 const char *shv_ctl_help(void)
@@ -116,6 +117,9 @@ static void status(struct shv_host *h, struct out *o,
 		put(o, "dev %s instance=%s channels=%u offered=%d owner=%u %s\n",
 		    d->name, g, d->channels, d->offered,
 		    d->owner ? d->owner->id : 0, line);
+		shv_uio_status(h, d, line, sizeof(line));
+		if (line[0])
+			put(o, "uio %s %s\n", d->name, line);
 	}
 	for (struct shv_part *p = h->parts; p; p = p->next) {
 		put(o, "part %u name=%s state=%s vmbus=%u.%u gpadls=%u\n",

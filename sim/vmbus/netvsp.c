@@ -443,6 +443,10 @@ static uint32_t send_rndis(struct net_state *s, struct shv_chan *c,
 			why = net_tx_csum(s, &fr);
 		if (why)
 			break;
+		if (idx != SHV_NVSP_NO_SECTION)
+			s->dev->nic.tx_sect++;
+		else
+			s->dev->nic.tx_gpa++;
 		if (s->rndis != RNDIS_READY) {
 			s->dev->nic.tx_dropped++;
 		} else if (fr.lso) {
@@ -840,7 +844,7 @@ static void net_status(struct shv_dev *d, char *buf, size_t len)
 		 "mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u mode=%s%s link=%s "
 		 "nvsp=%#x ndis=%#x rndis=%s filter=%#x rss=%d "
 		 "slots=%u/%u tx=%llu rx=%llu tx_dropped=%llu rx_dropped=%llu "
-		 "tx_bad=%llu",
+		 "tx_bad=%llu tx_sect=%llu tx_gpa=%llu",
 		 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
 		 n->mac[5], n->mtu,
 		 n->mode == SHV_NIC_REFLECT  ? "reflect"
@@ -857,7 +861,9 @@ static void net_status(struct shv_dev *d, char *buf, size_t len)
 		 (unsigned long long)n->rx_frames,
 		 (unsigned long long)n->tx_dropped,
 		 (unsigned long long)n->rx_dropped,
-		 (unsigned long long)n->tx_bad);
+		 (unsigned long long)n->tx_bad,
+		 (unsigned long long)n->tx_sect,
+		 (unsigned long long)n->tx_gpa);
 }
 
 const struct shv_dev_ops shv_netvsp_ops = {
