@@ -302,7 +302,7 @@ static int scsi_sync(struct vmbus_blk *b, const uint8_t *cdb, unsigned cdblen,
 {
 	uint8_t pkt[sizeof(struct vmbus_pkt_desc) + 32 + 8 +
 		    sizeof(struct vstor_packet)];
-	uint64_t pfn = b->ctrl_addr >> VMBUS_PAGE_SHIFT;
+	uint64_t pfn = vmbus_pfn(b->vd.h, b->ctrl_addr);
 	uint64_t id = BLK_CTRL_TID + ++b->ctrl_seq;
 	if (data_in == VSTOR_READ)
 		memset(b->ctrl, 0, VMBUS_PAGE);
@@ -672,7 +672,8 @@ static int blk_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_blk_dreq *r
 			if (npfn + (p1 - p0 + 1) > BLK_MAX_PFNS)
 				return -EINVAL;
 			for (uint64_t p = p0; p <= p1; p++)
-				pfn[npfn++] = p;
+				pfn[npfn++] = vmbus_pfn(b->vd.h,
+							p << VMBUS_PAGE_SHIFT);
 			sum += sg->len;
 		}
 		if (sum != r->len)
@@ -712,7 +713,7 @@ static int blk_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_blk_dreq *r
 		vmbus_scsi_unmap_param(p, r->offset / L->block_size,
 				 (uint32_t)(r->len / L->block_size));
 		uint64_t a = q->unmap_addr + 32 * slot;
-		pfn[0] = a >> VMBUS_PAGE_SHIFT;
+		pfn[0] = vmbus_pfn(b->vd.h, a);
 		npfn = 1;
 		first_off = (uint32_t)(a & (VMBUS_PAGE - 1));
 		len = 24;

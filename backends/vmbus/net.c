@@ -522,7 +522,7 @@ static int rndis_xchg_at(struct vmbus_net *n, uint32_t at, uint32_t len,
 		uint32_t byte_count, byte_offset;
 		uint64_t pfn;
 	} VMBUS_PACKED rg = { PVIO_LE32(len), 0,
-			      PVIO_LE64(n->ctrl_addr >> VMBUS_PAGE_SHIFT) };
+			      PVIO_LE64(vmbus_pfn(n->vd.h, n->ctrl_addr)) };
 	rg.byte_offset = PVIO_LE32(at);
 	uint64_t id = NET_CTRL_TID + ++n->ctrl_seq;
 	vmbus_pkt_desc(&d, VMBUS_PKT_GPA_DIRECT, sizeof(d) + sizeof(g) + sizeof(rg),
@@ -579,7 +579,7 @@ static void keepalive_reply(struct vmbus_net *n, struct netq *q,
 		uint64_t pfn;
 	} VMBUS_PACKED rg = { PVIO_LE32(len),
 			      PVIO_LE32((uint32_t)(a & (VMBUS_PAGE - 1))),
-			      PVIO_LE64(a >> VMBUS_PAGE_SHIFT) };
+			      PVIO_LE64(vmbus_pfn(n->vd.h, a)) };
 	vmbus_pkt_desc(&d, VMBUS_PKT_GPA_DIRECT, sizeof(d) + sizeof(g) + sizeof(rg),
 		       sizeof(nv), VMBUS_PKT_FLAG_COMPLETION, NET_KA_TID);
 	struct vmbus_iov iov[4] = { { &d, sizeof(d) }, { &g, sizeof(g) },
@@ -942,7 +942,7 @@ static int tx_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_net_txd *t)
 		uint64_t ha = q->hdrs_addr + NET_HDR_SLOT * slot;
 		rg[nr].len = PVIO_LE32(hl);
 		rg[nr].off = PVIO_LE32((uint32_t)(ha & (VMBUS_PAGE - 1)));
-		rg[nr].pfn = PVIO_LE64(ha >> VMBUS_PAGE_SHIFT);
+		rg[nr].pfn = PVIO_LE64(vmbus_pfn(n->vd.h, ha));
 		nr++;
 		uint64_t sum = 0;
 		for (unsigned i = 0; i < t->nseg; i++) {
@@ -960,7 +960,7 @@ static int tx_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_net_txd *t)
 				}
 				rg[nr].len = PVIO_LE32(piece);
 				rg[nr].off = PVIO_LE32(po);
-				rg[nr].pfn = PVIO_LE64(a >> VMBUS_PAGE_SHIFT);
+				rg[nr].pfn = PVIO_LE64(vmbus_pfn(n->vd.h, a));
 				nr++;
 				a += piece;
 				left -= piece;
