@@ -217,6 +217,11 @@ static int pa_tables(struct huio *u)
 		}
 		uint64_t vpn = (uint64_t)(uintptr_t)regs[i].va / VMBUS_PAGE;
 		for (size_t k = 0; k < t->pages; k++) {
+			/* make sure the page is there (mlock populates it,
+			 * but not where mlock is intercepted, e.g. ASan) */
+			volatile uint8_t *pg = (volatile uint8_t *)regs[i].va +
+					       k * VMBUS_PAGE;
+			pg[0] = pg[0];
 			uint64_t e = 0;
 			if (pread(pm, &e, 8, (off_t)((vpn + k) * 8)) != 8 ||
 			    !(e >> 63) || !(e & ((1ull << 55) - 1))) {
