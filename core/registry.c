@@ -7,6 +7,10 @@
  */
 #include "core.h"
 
+#ifndef PVIO_FREESTANDING
+#include "core/backend-list.h"
+#endif
+
 extern const struct pvio_backend pvio_backend_vhost_user;
 extern const struct pvio_backend pvio_backend_virtio_pci;
 extern const struct pvio_backend pvio_backend_virtio_mmio;

@@ -10,6 +10,8 @@ PKGS="
   qemu-system-common qemu-utils
   dpdk dpdk-dev libdpdk-dev
   libxen-dev xenstore-utils
+  libvirt-dev libxml2-dev libvirt-clients libvirt-daemon
+  libvirt-daemon-driver-qemu qemu-system-x86 python3
 "
 # build-essential..check   the library, tools and unit tests
 # clang, libclang-rt-14-dev  the clang build and its sanitizer runtime
@@ -19,6 +21,12 @@ PKGS="
 # libdpdk-dev              rte_vmbus_reg.h for VMBus layout checks
 # libxen-dev               xen/io/*.h for Xen layout checks
 # xenstore-utils           xenstore-read & co. against the simulated xenstored
+# libvirt-dev, libxml2-dev `pvio virt` (libvirt's C API, domain XML)
+# libvirt-clients          virsh and virt-xml-validate for the virt tests
+# libvirt-daemon, libvirt-daemon-driver-qemu, qemu-system-x86
+#                          the private libvirtd that boots the probe guest
+#                          (tests/integration/virt_probe.sh)
+# python3                  a silent socket and a JSON check in virt_cli.sh
 
 missing=""
 for p in $PKGS; do

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sim/common/sim.h"
+#include "tools/sim-list.h"
 #include "tools/pvio.h"
 
 struct sim_kind {

@@ -15,6 +15,7 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "sim", cmd_sim, "run a simulated host (virtio, xen, hyperv) or control one" },
+	{ "virt", cmd_virt, "libvirt: domains' pvio devices, convert, boot the probe guest" },
 };
 
 static void usage(FILE *f)

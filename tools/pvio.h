@@ -5,5 +5,6 @@
 
 /* Each subcommand gets argv with argv[0] = its own name. */
 int cmd_sim(int argc, char **argv);
+int cmd_virt(int argc, char **argv); /* tools/virt/ */
 
 #endif
