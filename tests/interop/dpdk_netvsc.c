@@ -6,7 +6,7 @@
  * uio_hv_generic device of sim/vmbus/uio.c.  Nobody here wrote the PMD:
  * what it does is what a real NetVSC client does.
  *
- *   dpdk_netvsc EAL-ARGS -- --peer MAC
+ *   dpdk_netvsc EAL-ARGS -- --peer MAC [--csum]
  *
  * It brings port 0 up (one RX and one TX queue, multi-segment TX), then
  * runs commands read line by line from stdin, answering each with one line
@@ -20,6 +20,9 @@
  *   send N          send the next N frames of pattern "d" to the peer
  *   recv N          receive the next N frames of pattern "p" from the
  *                   peer and check each byte
+ *   csum N          (with --csum: TX checksum offloads configured) send
+ *                   N IPv4 TCP/UDP frames leaving their checksums to the
+ *                   host and check each comes back complete
  *   stats           the port's counters
  *   quit
  *
@@ -51,6 +54,7 @@ static struct rte_ether_addr self, peer;
 /* next sequence number of each pattern: r reflected, d to the peer, p
  * from the peer */
 static uint32_t next_r, next_d, next_p;
+static bool csum_offload;   /* --csum: IPv4/TCP/UDP checksums by the host */
 
 static uint64_t now_ns(void)
 {
@@ -159,6 +163,134 @@ static int recv_frames(const struct rte_ether_addr *src, char pattern,
 	return 0;
 }
 
+/* ---- checksum offload (--csum) ---- */
+static uint32_t sum16(const uint8_t *p, uint32_t len, uint32_t acc)
+{
+	for (uint32_t i = 0; i + 1 < len; i += 2)
+		acc += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		acc += (uint32_t)p[len - 1] << 8;
+	return acc;
+}
+
+static uint16_t fold(uint32_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xFFFF) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+/* An IPv4 TCP (seq even) or UDP frame to ourselves with payload n bytes;
+ * complete: checksums filled in; else: IP checksum 0 and the L4 checksum
+ * field holding the pseudo-header sum, as DPDK wants for offload. */
+static uint16_t ip_frame(uint8_t *f, uint32_t seq, bool complete)
+{
+	bool udp = seq & 1;
+	uint16_t pay = (uint16_t)(100 + (seq * 131) % 1300);
+	uint16_t l4h = udp ? 8 : 20, len = (uint16_t)(14 + 20 + l4h + pay);
+	memset(f, 0, 14 + 20 + l4h);
+	memcpy(f, self.addr_bytes, 6);
+	memcpy(f + 6, self.addr_bytes, 6);
+	f[12] = 0x08;
+	uint8_t *ip = f + 14, *l4 = ip + 20;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((len - 14) >> 8);
+	ip[3] = (uint8_t)(len - 14);
+	ip[4] = (uint8_t)(seq >> 8);
+	ip[5] = (uint8_t)seq;
+	ip[8] = 64;
+	ip[9] = udp ? 17 : 6;
+	const uint8_t addrs[8] = { 192, 168, 7, 1, 192, 168, 7, 2 };
+	memcpy(ip + 12, addrs, 8);
+	l4[0] = 0x9c;
+	l4[1] = 0x40;
+	l4[2] = 0x14;
+	l4[3] = 0x51;
+	if (udp) {
+		l4[4] = (uint8_t)((l4h + pay) >> 8);
+		l4[5] = (uint8_t)(l4h + pay);
+	} else {
+		l4[12] = 5 << 4;
+		l4[13] = 0x18;
+		l4[14] = 0xff;
+		l4[15] = 0xff;
+	}
+	uint32_t x = seq * 2246822519u + 7;
+	for (uint16_t i = 0; i < pay; i++) {
+		x = x * 1103515245u + 12345u;
+		l4[l4h + i] = (uint8_t)(x >> 16);
+	}
+	uint32_t ph = sum16(ip + 12, 8, 0) + ip[9] + (uint32_t)(l4h + pay);
+	uint8_t *field = l4 + (udp ? 6 : 16);
+	if (!complete) {
+		uint16_t p = fold(ph);
+		field[0] = (uint8_t)(p >> 8);
+		field[1] = (uint8_t)p;
+		return len;
+	}
+	uint16_t c = (uint16_t)~fold(sum16(l4, l4h + pay, ph));
+	if (udp && !c)
+		c = 0xFFFF;
+	field[0] = (uint8_t)(c >> 8);
+	field[1] = (uint8_t)c;
+	uint16_t ic = (uint16_t)~fold(sum16(ip, 20, 0));
+	ip[10] = (uint8_t)(ic >> 8);
+	ip[11] = (uint8_t)ic;
+	return len;
+}
+
+/* Send n checksum-offloaded frames to ourselves and check that each
+ * comes back with the checksums the host filled in. */
+static int csum_frames(uint32_t n)
+{
+	uint8_t f[RTE_ETHER_MAX_LEN], want[RTE_ETHER_MAX_LEN];
+	uint8_t got[RTE_ETHER_MAX_LEN];
+	for (uint32_t seq = 0; seq < n; seq++) {
+		uint16_t len = ip_frame(f, seq, false);
+		struct rte_mbuf *m = frame_mbuf(f, len, false);
+		if (!m) {
+			printf("fail no mbuf\n");
+			return -1;
+		}
+		m->l2_len = 14;
+		m->l3_len = 20;
+		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+			      (seq & 1 ? RTE_MBUF_F_TX_UDP_CKSUM
+				       : RTE_MBUF_F_TX_TCP_CKSUM);
+		uint64_t end = now_ns() + WAIT_NS;
+		while (rte_eth_tx_burst(port, 0, &m, 1) != 1) {
+			if (now_ns() > end) {
+				rte_pktmbuf_free(m);
+				printf("fail could not send frame %u\n", seq);
+				return -1;
+			}
+			usleep(100);
+		}
+		struct rte_mbuf *rx = NULL;
+		while (rte_eth_rx_burst(port, 0, &rx, 1) != 1) {
+			if (now_ns() > end) {
+				printf("fail checksummed frame %u not back\n",
+				       seq);
+				return -1;
+			}
+			usleep(50);
+		}
+		uint16_t wl = ip_frame(want, seq, true);
+		uint32_t rl = rte_pktmbuf_pkt_len(rx);
+		const uint8_t *p = rl == wl ? rte_pktmbuf_read(rx, 0, rl, got)
+					    : NULL;
+		bool ok = p && !memcmp(p, want, wl);
+		rte_pktmbuf_free(rx);
+		if (!ok) {
+			printf("fail frame %u came back %u bytes, not %u with "
+			       "the checksums filled in\n",
+			       seq, rl, wl);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void mac_str(const struct rte_ether_addr *a, char *s)
 {
 	snprintf(s, 18, "%02x:%02x:%02x:%02x:%02x:%02x", a->addr_bytes[0],
@@ -185,6 +317,18 @@ static int port_up(void)
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
 	conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	uint64_t csum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+			RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+			RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	if (csum_offload) {
+		if ((info.tx_offload_capa & csum) != csum) {
+			printf("fail the port offers no checksum offload "
+			       "(tx capa %#" PRIx64 ")\n",
+			       info.tx_offload_capa);
+			return -1;
+		}
+		conf.txmode.offloads |= csum;
+	}
 	int socket = rte_eth_dev_socket_id(port);
 	if (socket < 0)
 		socket = 0;
@@ -219,6 +363,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--peer") && i + 1 < argc &&
 		    fr_parse_mac(argv[++i], peer.addr_bytes) == 0)
 			continue;
+		else if (!strcmp(argv[i], "--csum"))
+			csum_offload = true;
 		else {
 			printf("fail bad argument %s\n", argv[i]);
 			return 1;
@@ -288,6 +434,11 @@ int main(int argc, char **argv)
 			if (recv_frames(&peer, 'p', next_p, cnt) == 0)
 				printf("ok received=%u\n", cnt);
 			next_p += cnt;
+		} else if (!strcmp(cmd, "csum")) {
+			if (!csum_offload)
+				printf("fail started without --csum\n");
+			else if (csum_frames(cnt) == 0)
+				printf("ok checksummed=%u\n", cnt);
 		} else if (!strcmp(cmd, "stats")) {
 			struct rte_eth_stats st;
 			rte_eth_stats_get(port, &st);
