@@ -10,22 +10,22 @@
  *              partition that has it open hangs off the device
  *
  * How a guest reaches the host is a "door" (struct shv_door_ops): the sim
- * hostif socket (hostif.c) is one; DPDK's netvsc through a fake
- * uio_hv_generic device will be another.  Nothing below the door knows
- * about sockets or eventfds: the channel manager takes channel messages
- * and hands back SynIC messages through door->post, rings are guest pages,
- * a guest signal is shv_chan_signalled() and a host interrupt is
- * door->interrupt().
+ * hostif socket (hostif.c) is one, the uio door (uio.c) the other.
+ * Nothing below the door knows about sockets, eventfds or files: the
+ * channel manager takes channel messages and hands back SynIC messages
+ * through door->post, rings are guest pages, a guest signal is
+ * shv_chan_signalled() and a host interrupt is door->interrupt().
  *
- * A fake uio_hv_generic door plays the part of the guest kernel's VMBus
- * driver, as the real uio_hv_generic does: it creates a partition whose
- * memory is the application's (sim_mem_add of its memfd), posts
- * INITIATE_CONTACT, REQUESTOFFERS, GPADL_HEADER/BODY and OPENCHANNEL
- * itself through shv_vmbus_post() and reads the answers from its post
- * hook; DPDK then talks NVSP/RNDIS on the opened ring.  Offers with
- * `monitored` set make the host poll monitor page 2, the only way DPDK
- * signals; rx-reserve keeps received frames out of a receive buffer that
- * the single-file uio layout aliases.
+ * The uio door plays the part of the guest kernel's VMBus driver under
+ * Linux uio_hv_generic: it creates a partition whose memory is a device
+ * file, posts INITIATE_CONTACT, REQUESTOFFERS, GPADL_HEADER/BODY and
+ * OPENCHANNEL itself through shv_vmbus_post() and reads the answers from
+ * its post hook; a user-space client (DPDK's netvsc, pvio's vmbus-uio)
+ * then talks NVSP/RNDIS on the opened ring.  Guest addresses outside the
+ * partition's memory are the client's own, resolved by door->page.
+ * Offers with `monitored` set make the host poll monitor page 2, the only
+ * way user space signals; rx-reserve keeps received frames out of the
+ * part of the receive buffer that the single-file uio layout aliases.
  */
 #ifndef PVIO_SIM_VMBUS_SHV_H
 #define PVIO_SIM_VMBUS_SHV_H
