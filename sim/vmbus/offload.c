@@ -3,11 +3,15 @@
  * sim/vmbus/offload.c - the NetVSP's task offloads: transmit checksums,
  * large send (LSOv2) segmentation, and the receive checksum report.
  *
- * What a guest may ask for is what the host offered in
- * OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES and then enabled with
- * OID_TCP_OFFLOAD_PARAMETERS (rndis.c keeps that state); a per-packet info
- * asking for more is refused, as is one whose header offset does not
- * point at the TCP/UDP header of the frame.
+ * A per-packet info is done when the host offered that offload in
+ * OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, whatever OID_TCP_OFFLOAD_PARAMETERS
+ * last said for transmit: the per-packet info is the request.  (DPDK
+ * 22.11 asks for TX and RX checksums as 2 | 3 = 3, "RX only", and still
+ * sends checksum per-packet info, which Hyper-V, where that PMD runs,
+ * must be serving.)  The
+ * parameters decide the receive checksum report.  A per-packet info for an
+ * offload never offered is refused, as is one whose header offset does
+ * not point at the TCP/UDP header of the frame.
  *
  * Transmit checksum follows NDIS: the transport has put the pseudo-header
  * sum in the TCP/UDP checksum field, the host sums the L4 header and data
@@ -143,8 +147,8 @@ const char *net_tx_csum(const struct net_state *s, struct net_frame *f)
 	if (v & SHV_CSUM_TX_IP) {
 		if (v6)
 			return "IPv4 header checksum asked for an IPv6 frame";
-		if (!(s->ol_tx & NET_OL_IP4))
-			return "IPv4 header checksum offload not enabled";
+		if (s->dev->nic.no_offload)
+			return "IPv4 header checksum offload not offered";
 		ip4_header_csum(f->data, &h);
 	}
 	if (!(v & (SHV_CSUM_TX_TCP | SHV_CSUM_TX_UDP)))
@@ -152,8 +156,8 @@ const char *net_tx_csum(const struct net_state *s, struct net_frame *f)
 	if ((v & SHV_CSUM_TX_TCP) && (v & SHV_CSUM_TX_UDP))
 		return "checksum PPI asks for TCP and UDP";
 	uint8_t proto = v & SHV_CSUM_TX_TCP ? IPPROTO_TCP_ : IPPROTO_UDP_;
-	if (!(s->ol_tx & ol_bit(v6, proto)))
-		return "transmit checksum offload not enabled for this protocol";
+	if (s->dev->nic.no_offload)
+		return "transmit checksum offload not offered";
 	if (SHV_CSUM_TX_THOFF(v) != h.l4 || h.proto != proto)
 		return "checksum PPI header offset or protocol does not match "
 		       "the frame";
@@ -178,8 +182,8 @@ const char *net_tx_lso(struct net_state *s, struct net_frame *f,
 	if (!(v & SHV_LSO_V2))
 		return "large send v1 is not offered (LSOv2 only)";
 	bool v6 = v & SHV_LSO_IPV6;
-	if (!(v6 ? s->lso6 : s->lso4))
-		return "large send offload not enabled for this IP version";
+	if (s->dev->nic.no_offload)
+		return "large send offload not offered";
 	if (!parse_frame(f->data, f->len, &h) || h.v6 != v6 ||
 	    h.proto != IPPROTO_TCP_)
 		return "large send of a frame that is not TCP over the IP "

@@ -20,9 +20,10 @@
  *   send N          send the next N frames of pattern "d" to the peer
  *   recv N          receive the next N frames of pattern "p" from the
  *                   peer and check each byte
- *   csum N          (with --csum: TX checksum offloads configured) send
- *                   N IPv4 TCP/UDP frames leaving their checksums to the
- *                   host and check each comes back complete
+ *   csum N          (with --csum: TX and RX checksum offloads configured)
+ *                   send N IPv4 TCP/UDP frames leaving their checksums to
+ *                   the host; each must come back complete and reported
+ *                   good
  *   stats           the port's counters
  *   quit
  *
@@ -280,11 +281,21 @@ static int csum_frames(uint32_t n)
 		const uint8_t *p = rl == wl ? rte_pktmbuf_read(rx, 0, rl, got)
 					    : NULL;
 		bool ok = p && !memcmp(p, want, wl);
+		/* and the host's receive checksum report, as the PMD reads
+		 * it */
+		uint64_t good = RTE_MBUF_F_RX_IP_CKSUM_GOOD |
+				RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		uint64_t fl = rx->ol_flags;
 		rte_pktmbuf_free(rx);
 		if (!ok) {
 			printf("fail frame %u came back %u bytes, not %u with "
 			       "the checksums filled in\n",
 			       seq, rl, wl);
+			return -1;
+		}
+		if ((fl & good) != good) {
+			printf("fail frame %u: receive checksum flags %#" PRIx64
+			       "\n", seq, fl);
 			return -1;
 		}
 	}
@@ -328,6 +339,11 @@ static int port_up(void)
 			return -1;
 		}
 		conf.txmode.offloads |= csum;
+		/* receive checksums too: DPDK 22.11 then asks the host for
+		 * "RX only" (2 | 3) and still sends checksum PPIs */
+		conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
+				       RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+				       RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	}
 	int socket = rte_eth_dev_socket_id(port);
 	if (socket < 0)
