@@ -521,6 +521,8 @@ static int scsi_discover(struct vmbus_blk *b, const char *opts)
 	if (PVIO_LE32(b->props.flags) & VSTOR_PROP_MULTI_CHANNEL)
 		mq = 1u + PVIO_LE16(b->props.max_channel_cnt);
 	L->max_queues = mq > VMBUS_MAX_QUEUES ? VMBUS_MAX_QUEUES : mq;
+	if (!b->vd.h->ops->subchannels)
+		L->max_queues = 1;
 	L->queue_size = BLK_QSIZE;
 	return 0;
 }

@@ -50,7 +50,8 @@ struct vmbus_hostif_ops {
 	/* Wait (until deadline) for sub-channel offers of primary until
 	 * `want` are known; copies up to want of them (sorted by sub-channel
 	 * index) into out.  Returns the number found (may be fewer after the
-	 * deadline) or -errno. */
+	 * deadline) or -errno.  NULL: the host interface has no sub-channels
+	 * (one queue). */
 	int (*subchannels)(struct vmbus_hostif *h,
 			   const struct vmbus_offer *primary, unsigned want,
 			   uint64_t deadline, struct vmbus_offer *out);

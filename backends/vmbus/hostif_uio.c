@@ -28,9 +28,11 @@
  *              IOVA-as-VA mode does
  *   service    the device leaving sysfs (rescind) marks the channel gone
  *
- * Sub-channels (channels/<relid>/ring) are not used: one queue.
+ * Sub-channels (channels/<relid>/ring) are not used: one queue.  The
+ * `vmbus-uio:UUID` address scheme (pvio_backend_vmbus_uio) is at the end:
+ * this file is only in the hosted library.
  */
-#include "hostif.h"
+#include "dev.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -253,14 +255,6 @@ static int h_find(struct vmbus_hostif *h, const struct vmbus_guid *cls,
 	return 0;
 }
 
-static int h_subchannels(struct vmbus_hostif *h,
-			 const struct vmbus_offer *primary, unsigned want,
-			 uint64_t deadline, struct vmbus_offer *out)
-{
-	(void)h, (void)primary, (void)want, (void)deadline, (void)out;
-	return 0;
-}
-
 static int h_open(struct vmbus_hostif *h, struct vmbus_chan *ch,
 		  uint32_t ring_bytes)
 {
@@ -419,7 +413,7 @@ static void h_free(struct vmbus_hostif *h)
 
 static const struct vmbus_hostif_ops uio_ops_va = {
 	.find = h_find,
-	.subchannels = h_subchannels,
+	.subchannels = NULL, /* one queue */
 	.open = h_open,
 	.close = h_close,
 	.buf_get = h_buf_get,
@@ -436,7 +430,7 @@ static const struct vmbus_hostif_ops uio_ops_va = {
 
 static const struct vmbus_hostif_ops uio_ops_pa = {
 	.find = h_find,
-	.subchannels = h_subchannels,
+	.subchannels = NULL, /* one queue */
 	.open = h_open,
 	.close = h_close,
 	.buf_get = h_buf_get,
@@ -604,3 +598,49 @@ fail:
 	h_free(&u->h);
 	return r;
 }
+
+/* ------------------------------------------------------------ backend */
+
+/* "UUID[?opts]": a device bound to uio_hv_generic */
+static int uio_open(pvio_ctx *ctx, const char *address, const char *rest,
+		    pvio_dev **out)
+{
+	char uuid[40];
+	const char *q = pvio_strchr(rest, '?');
+	size_t len = q ? (size_t)(q - rest) : pvio_strlen(rest);
+	if (len >= sizeof(uuid))
+		return pvio_set_error(ctx, EINVAL,
+				      "bad address '%s': expected "
+				      "vmbus-uio:UUID[?iova=va|pa]",
+				      address);
+	memcpy(uuid, rest, len);
+	uuid[len] = 0;
+	struct vmbus_hostif *h;
+	int r = vmbus_hostif_uio_open(ctx, uuid, q ? q + 1 : NULL, &h);
+	if (r < 0)
+		return r;
+	struct vmbus_offer offer;
+	if (h->ops->find(h, &vmbus_guid_netvsc, 0, &offer) < 0) {
+		h->ops->free(h);
+		return pvio_set_error(ctx, ENODEV,
+				      "%s: not a synthetic NIC; pvio drives "
+				      "NetVSC devices through uio_hv_generic",
+				      address);
+	}
+	r = vmbus_net_open(ctx, h, &offer, "netvsc", q ? q + 1 : NULL, out);
+	if (r < 0) {
+		char msg[256];
+		pvio_strlcpy(msg, pvio_errmsg(ctx), sizeof(msg));
+		h->ops->free(h);
+		return pvio_set_error(ctx, -r, "%s", msg);
+	}
+	return 0;
+}
+
+const struct pvio_backend pvio_backend_vmbus_uio = {
+	.scheme = "vmbus-uio",
+	.family = PVIO_FAMILY_VMBUS,
+	.summary = "vmbus-uio:UUID[?iova=va|pa]  a Hyper-V NetVSC device "
+		   "handed to user space by Linux uio_hv_generic",
+	.open = uio_open,
+};

@@ -818,7 +818,7 @@ static uint64_t offered_features(struct vmbus_net *n)
 	if ((f & PVIO_F_NET_CSUM_TX) && c->lso6_max >= 16384 &&
 	    c->lso6_minsg <= 2)
 		f |= PVIO_F_NET_TSO6;
-	if (n->rss_queues > 1)
+	if (n->rss_queues > 1 && n->vd.h->ops->subchannels)
 		f |= PVIO_F_MULTIQUEUE;
 	return f;
 }
@@ -1464,6 +1464,8 @@ int vmbus_net_open(pvio_ctx *ctx, struct vmbus_hostif *h,
 	L->max_queues = n->rss_queues > 1 ? (uint32_t)n->rss_queues : 1;
 	if (L->max_queues > VMBUS_MAX_QUEUES)
 		L->max_queues = VMBUS_MAX_QUEUES;
+	if (!h->ops->subchannels)
+		L->max_queues = 1;
 	L->queue_size = NET_QSIZE;
 	L->max_tx_frame = max_tx_frame(n, off, L->mtu);
 	L->max_tx_segments = NET_MAX_TX_SEG;

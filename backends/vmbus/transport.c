@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * backends/vmbus/transport.c - the VMBus back end's entry points: the
- * `sim-hyperv:SOCKET/storvscN|netvscN` and `vmbus-uio:UUID` address
- * schemes, and the parts of
+ * `sim-hyperv:SOCKET/storvscN|netvscN` address scheme (`vmbus-uio:UUID`
+ * is hostif_uio.c's), and the parts of
  * the device ops that do not depend on NetVSC or StorVSC (waiting,
  * interrupts, rescinds, sub-channels).
  */
@@ -97,7 +97,7 @@ int vmbus_dev_open_subchannels(struct vmbus_dev *vd, unsigned want,
 	pvio_ctx *ctx = vd->h->ctx;
 	if (want > VMBUS_MAX_QUEUES)
 		want = VMBUS_MAX_QUEUES;
-	if (want <= vd->nchan)
+	if (want <= vd->nchan || !vd->h->ops->subchannels)
 		return (int)vd->nchan;
 	int n = vd->h->ops->subchannels(vd->h, &vd->chan[0].offer, want - 1,
 					pvio_deadline(ctx), offers);
@@ -218,51 +218,6 @@ static int sim_open(pvio_ctx *ctx, const char *address, const char *rest,
 	return 0;
 }
 
-#ifdef PVIO_HAVE_VMBUS_UIO
-/* "UUID[?opts]": a device bound to uio_hv_generic */
-static int uio_open(pvio_ctx *ctx, const char *address, const char *rest,
-		    pvio_dev **out)
-{
-	char uuid[40];
-	const char *q = pvio_strchr(rest, '?');
-	size_t len = q ? (size_t)(q - rest) : pvio_strlen(rest);
-	if (len >= sizeof(uuid))
-		return pvio_set_error(ctx, EINVAL,
-				      "bad address '%s': expected "
-				      "vmbus-uio:UUID[?iova=va|pa]",
-				      address);
-	memcpy(uuid, rest, len);
-	uuid[len] = 0;
-	struct vmbus_hostif *h;
-	int r = vmbus_hostif_uio_open(ctx, uuid, q ? q + 1 : NULL, &h);
-	if (r < 0)
-		return r;
-	struct vmbus_offer offer;
-	if (h->ops->find(h, &vmbus_guid_netvsc, 0, &offer) < 0) {
-		h->ops->free(h);
-		return pvio_set_error(ctx, ENODEV,
-				      "%s: not a synthetic NIC; pvio drives "
-				      "NetVSC devices through uio_hv_generic",
-				      address);
-	}
-	r = vmbus_net_open(ctx, h, &offer, "netvsc", q ? q + 1 : NULL, out);
-	if (r < 0) {
-		char msg[256];
-		pvio_strlcpy(msg, pvio_errmsg(ctx), sizeof(msg));
-		h->ops->free(h);
-		return pvio_set_error(ctx, -r, "%s", msg);
-	}
-	return 0;
-}
-
-const struct pvio_backend pvio_backend_vmbus_uio = {
-	.scheme = "vmbus-uio",
-	.family = PVIO_FAMILY_VMBUS,
-	.summary = "vmbus-uio:UUID[?iova=va|pa]  a Hyper-V NetVSC device "
-		   "handed to user space by Linux uio_hv_generic",
-	.open = uio_open,
-};
-#endif
 
 const struct pvio_backend pvio_backend_sim_hyperv = {
 	.scheme = "sim-hyperv",
