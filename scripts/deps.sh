@@ -19,6 +19,9 @@ PKGS="
 # qemu-utils               qemu-img
 # dpdk, dpdk-dev           dpdk-testpmd (real vhost-user-net peer)
 # libdpdk-dev              rte_vmbus_reg.h for VMBus layout checks
+#                          (dpdk, dpdk-dev, libdpdk-dev also: the Hyper-V
+#                          interop tests, DPDK's netvsc PMD and testpmd
+#                          against pvio sim hyperv's uio door; run as root)
 # libxen-dev               xen/io/*.h for Xen layout checks
 # xenstore-utils           xenstore-read & co. against the simulated xenstored
 # libvirt-dev, libxml2-dev `pvio virt` (libvirt's C API, domain XML)
