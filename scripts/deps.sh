@@ -19,6 +19,9 @@ PKGS="
 # qemu-utils               qemu-img
 # dpdk, dpdk-dev           dpdk-testpmd (real vhost-user-net peer)
 # libdpdk-dev              rte_vmbus_reg.h for VMBus layout checks
+#                          (dpdk, dpdk-dev, libdpdk-dev also: the Hyper-V
+#                          interop tests, DPDK's netvsc PMD and testpmd
+#                          against pvio sim hyperv's uio door; run as root)
 # libxen-dev               xen/io/*.h for Xen layout checks
 # xenstore-utils           xenstore-read & co. against the simulated xenstored
 # libvirt-dev, libxml2-dev `pvio virt` (libvirt's C API, domain XML)
@@ -28,6 +31,9 @@ PKGS="
 #                          (tests/integration/virt_probe.sh)
 # python3                  a silent socket and a JSON check in virt_cli.sh;
 #                          tests/integration/tools_*.sh check pvio's --json output
+# qemu-system-x86, python3 also: the probe guest booted on q35 and microvm
+#                          (tests/integration/guest_qemu.sh, guest_install.sh;
+#                          python3 writes and checks the disk images)
 
 missing=""
 for p in $PKGS; do
