@@ -76,6 +76,14 @@ show_failed_tests() {
 	return 0
 }
 
+# ", N tests, M skipped" from the last test-suite summary in a make log
+test_counts() {
+	local total skip
+	total=$(sed -n 's/^# TOTAL: *//p' "$1" | tail -n 1)
+	skip=$(sed -n 's/^# SKIP: *//p' "$1" | tail -n 1)
+	[ -n "$total" ] && printf ', %s tests, %s skipped' "$total" "${skip:-0}"
+}
+
 # step NAME DIR ENV TARGET [MAKE ARGS...]
 step() {
 	local name=$1 dir=$2 env=$3 target=$4 out t0 rc
@@ -88,8 +96,10 @@ step() {
 	env $env make -C "$dir" -j2 "$target" "$@" >"$out" 2>&1
 	rc=$?
 	if [ $rc = 0 ]; then
-		say "ok      ($(elapsed "$t0"))"
-		results+=("ok      $name $target ($(elapsed "$t0"))")
+		say "ok      ($(elapsed "$t0"))$(test_counts "$out")"
+		results+=("ok      $name $target ($(elapsed "$t0"))$(test_counts "$out")")
+		# a skipped test is not a silent one: name it
+		grep -E '^SKIP: ' "$out" | sed 's/^/        /'
 		return 0
 	fi
 	say "FAILED  ($(elapsed "$t0")); log: ${out#"$PVIO_ROOT"/}"
