@@ -9,6 +9,14 @@
 
 T=$(mktemp -d /tmp/pvio-test.XXXXXX)
 SIM_PIDS=""
+
+# Every pvio command a test runs is bounded (a hung command fails the test
+# instead of hanging make check); the simulated hosts run the binary itself
+# and are stopped by process id.
+PVIO_BIN=$PVIO
+printf '#!/bin/sh\nexec timeout -k 5 120 "%s" "$@"\n' "$PVIO_BIN" >"$T/pvio"
+chmod +x "$T/pvio"
+PVIO=$T/pvio
 FAILS=0
 CHECKS=0
 
@@ -30,7 +38,7 @@ start_sim() {
 	local name=$1 ready=$2 line fd
 	shift 2
 	mkfifo "$T/$name.out"
-	"$PVIO" sim "$@" >"$T/$name.out" 2>"$T/$name.log" &
+	"$PVIO_BIN" sim "$@" >"$T/$name.out" 2>"$T/$name.log" &
 	SIM_PIDS="$SIM_PIDS $!"
 	exec {fd}<"$T/$name.out"
 	while IFS= read -r -t 30 line <&"$fd"; do
