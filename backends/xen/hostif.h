@@ -111,6 +111,8 @@ struct xen_hostif {
 	 * counted).  blk.c and net.c size their copy pools to fit. */
 	uint32_t share_limit;
 	uint32_t shared;
+	/* What share_limit is, for error messages ("gntalloc's limit ..."). */
+	const char *share_what;
 };
 
 #endif /* PVIO_XEN_HOSTIF_H */
