@@ -565,6 +565,8 @@ static int linux_open(pvio_ctx *ctx, const char *address, const char *rest,
 	}
 	close(efd);
 	x->h.share_limit = gntalloc_limit();
+	x->h.share_what = "gntalloc's limit allows (for all its users "
+			  "together: " XEN_LX_GNTALLOC_LIMIT ")";
 
 	if (x->xspath[0]) {
 		r = xs_open_path(x, x->xspath);

@@ -128,7 +128,8 @@ for p in 1 2; do
 		net$p-open net$p-tx net$p-rx net$p-evtchn net$p-grant-live
 		net$p-closed net$p-grants-ended net$p-detached"
 done
-expect="$expect blk1-discard no-deferred-grants"
+expect="$expect blk1-discard blk-limit-short blk-limit-fits
+	blk-limit-fail-detached blk-limit-ok-detached no-deferred-grants"
 rc=0
 tr -d '\r' <"$log" >"$log.txt"
 for c in $expect; do

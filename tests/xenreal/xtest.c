@@ -24,6 +24,7 @@
  *   xtest blk ADDR SIZE PHASE [STATE]        phase 1: read, writes, flush,
  *                                            discard; phase 2: re-attach
  *   xtest verify DEV SIZE PHASE STATE        the bytes through the loop dev
+ *   xtest blk-limit ADDR SIZE ok|fail        copy pools and gntalloc's limit
  *   xtest net ADDR IFNAME PHASE              frames both ways
  *   xtest bench-blk ADDR SECONDS NAME
  *   xtest bench-net ADDR IFNAME|- SECONDS NAME   (- : the host reflects)
@@ -260,6 +261,16 @@ static int xsc_req(uint32_t type, const char *path, char *out, size_t cap)
 static int xsc_read(const char *path, char *out, size_t cap)
 {
 	return xsc_req(2 /* XS_READ */, path, out, cap);
+}
+
+/* The children of path, space-separated, into out. */
+static int xsc_dir(const char *path, char *out, size_t cap)
+{
+	int n = xsc_req(1 /* XS_DIRECTORY */, path, out, cap);
+	for (int i = 0; i < n - 1; i++)
+		if (!out[i])
+			out[i] = ' ';
+	return n;
 }
 
 static long xsc_read_num(const char *path)
@@ -502,6 +513,9 @@ static int cmd_blk(const char *addr, uint64_t size, int phase,
 	     "feature-barrier=%ld feature-discard=%ld "
 	     "multi-queue-max-queues=%ld (-1: absent)",
 	     be_pers, be_ind, be_order, be_flush, be_barrier, be_disc, be_mq);
+	char keys[1024];
+	if (xsc_dir(be, keys, sizeof(keys)) > 0)
+		info("blk-backend-keys", "%s", keys);
 	info("blk-pvio-native", "%s", di.native);
 	feature_list(di.features, fl, sizeof(fl));
 	info("blk-pvio-uses", "%s; max_transfer=%u max_segments=%u "
@@ -729,6 +743,62 @@ out:;
 	snprintf(name, sizeof(name), "blk%d", phase);
 	check_closed(name, fe, be, refs, nrefs);
 	free(img);
+	return failures;
+}
+
+/* gntalloc's limit (lowered by the harness) against pvio's copy pools:
+ * expect "fail" - the open fails with a message naming the shortage -
+ * or "ok" - it fits (with a smaller ?indirect=) and reads right. */
+static int cmd_blk_limit(const char *addr, uint64_t size, const char *expect)
+{
+	pvio_ctx *ctx = new_ctx();
+	if (!ctx)
+		return 1;
+	char name[32];
+	bool want_ok = !strcmp(expect, "ok");
+	snprintf(name, sizeof(name), "blk-limit-%s", want_ok ? "fits" : "short");
+	pvio_blk *blk = NULL;
+	struct pvio_blk_opts bo = { .struct_size = sizeof(bo), .num_queues = 1,
+				    .queue_depth = 64 };
+	int r = pvio_blk_open(ctx, addr, &bo, &blk);
+	if (!want_ok) {
+		if (r >= 0)
+			fail(name, "%s opened although gntalloc's limit is too "
+				   "low for its pools",
+			     addr);
+		else if (r != -ENOSPC || !strstr(pvio_errmsg(ctx), "pages"))
+			fail(name, "error %d: %s", r, pvio_errmsg(ctx));
+		else
+			ok(name, "refused with: %s", pvio_errmsg(ctx));
+	} else if (r < 0) {
+		fail(name, "pvio_blk_open(%s): %s", addr, pvio_errmsg(ctx));
+	} else {
+		uint8_t *img = malloc(size);
+		uint8_t *dma = pvio_dma_alloc(ctx, CHUNK, 4096);
+		struct pvio_dev_info di = { .struct_size = sizeof(di) };
+		pvio_dev_get_info(pvio_blk_dev(blk), &di);
+		if (!img || !dma) {
+			fail(name, "out of memory");
+		} else {
+			/* the disk as phase 2 left it */
+			model(img, size, 2, access("/run/blk.state", F_OK) == 0);
+			r = pvio_blk_pread(blk, 1u << 20, dma, CHUNK);
+			if (r < 0)
+				fail(name, "read: %s", strerror(-r));
+			else if (differs(dma, img + (1u << 20), CHUNK) >= 0)
+				fail(name, "read returned the wrong bytes");
+			else
+				ok(name, "opened within the limit (%s) and read "
+					 "256 KiB right",
+				   di.native);
+		}
+		if (dma)
+			pvio_dma_free(ctx, dma);
+		free(img);
+	}
+	if (blk)
+		pvio_blk_close(blk);
+	pvio_ctx_free(ctx);
 	return failures;
 }
 
@@ -995,6 +1065,9 @@ static int cmd_net(const char *addr, const char *ifname, int phase)
 	}
 	ok(name, "%s connected in %.2f s: mac %s mtu %u", addr,
 	   (double)(now_ns() - t0) / 1e9, mac, ni.mtu);
+	char keys[1024];
+	if (xsc_dir(be, keys, sizeof(keys)) > 0)
+		info("net-backend-keys", "%s", keys);
 	info("net-pvio-native", "%s", di.native);
 	feature_list(di.features, fl, sizeof(fl));
 	info("net-pvio-uses", "%s", fl);
@@ -1457,6 +1530,7 @@ static int usage(void)
 		"usage: xtest mkimage FILE SIZE\n"
 		"       xtest blk ADDR SIZE PHASE STATE\n"
 		"       xtest verify DEV SIZE PHASE STATE\n"
+		"       xtest blk-limit ADDR SIZE ok|fail\n"
 		"       xtest net ADDR IFNAME PHASE\n"
 		"       xtest bench-blk ADDR SECONDS NAME\n"
 		"       xtest bench-net ADDR IFNAME|- SECONDS NAME\n"
@@ -1481,6 +1555,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(c, "verify") && argc == 6 && parse_u64(argv[3], &a) &&
 		 parse_u64(argv[4], &b) && (b == 1 || b == 2))
 		rc = cmd_verify(argv[2], a, (int)b, argv[5]);
+	else if (!strcmp(c, "blk-limit") && argc == 5 &&
+		 parse_u64(argv[3], &a))
+		rc = cmd_blk_limit(argv[2], a, argv[4]);
 	else if (!strcmp(c, "net") && argc == 5 && parse_u64(argv[4], &b) &&
 		 (b == 1 || b == 2))
 		rc = cmd_net(argv[2], argv[3], (int)b);
