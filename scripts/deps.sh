@@ -12,6 +12,7 @@ PKGS="
   libxen-dev xenstore-utils
   libvirt-dev libxml2-dev libvirt-clients libvirt-daemon
   libvirt-daemon-driver-qemu qemu-system-x86 python3
+  kmod cpio
 "
 # build-essential..check   the library, tools and unit tests
 # clang, libclang-rt-14-dev  the clang build and its sanitizer runtime
@@ -27,6 +28,11 @@ PKGS="
 #                          the private libvirtd that boots the probe guest
 #                          (tests/integration/virt_probe.sh)
 # python3                  a silent socket and a JSON check in virt_cli.sh
+# kmod, cpio               `make check-xen` (tests/xenreal): depmod/modinfo
+#                          for dom0's modules, cpio for its initramfs; it
+#                          also needs qemu-system-x86 and libxen-dev (above)
+#                          and downloads Xen, dom0's kernel, busybox-static
+#                          and xenstore-utils itself (apt-get download)
 
 missing=""
 for p in $PKGS; do
