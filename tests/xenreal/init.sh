@@ -183,7 +183,7 @@ else
 	say FAIL no-deferred-grants: "$n grant(s) still mapped when released:"
 	dmesg | grep 'g\.e\. ' | head -5 | sed 's/^/XTEST INFO dmesg /'
 fi
-dmesg | grep -iE 'blkback|netback|vbd|vif|xen:' | grep -v 'g\.e\.' |
+dmesg | grep -E 'blkback|netback|vbd|vif' | grep -v 'g\.e\.' |
 	tail -20 | sed 's/^/XTEST INFO dmesg /'
 
 # -- benchmarks ------------------------------------------------------------
