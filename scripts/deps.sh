@@ -20,6 +20,9 @@ PKGS="
 # qemu-utils               qemu-img
 # dpdk, dpdk-dev           dpdk-testpmd (real vhost-user-net peer)
 # libdpdk-dev              rte_vmbus_reg.h for VMBus layout checks
+#                          (dpdk, dpdk-dev, libdpdk-dev also: the Hyper-V
+#                          interop tests, DPDK's netvsc PMD and testpmd
+#                          against pvio sim hyperv's uio door; run as root)
 # libxen-dev               xen/io/*.h for Xen layout checks
 # xenstore-utils           xenstore-read & co. against the simulated xenstored
 # libvirt-dev, libxml2-dev `pvio virt` (libvirt's C API, domain XML)
@@ -28,6 +31,9 @@ PKGS="
 #                          the private libvirtd that boots the probe guest
 #                          (tests/integration/virt_probe.sh)
 # python3                  a silent socket and a JSON check in virt_cli.sh
+# qemu-system-x86, python3 also: the probe guest booted on q35 and microvm
+#                          (tests/integration/guest_qemu.sh, guest_install.sh;
+#                          python3 writes and checks the disk images)
 # kmod, cpio               `make check-xen` (tests/xenreal): depmod/modinfo
 #                          for dom0's modules, cpio for its initramfs; it
 #                          also needs qemu-system-x86 and libxen-dev (above)

@@ -302,7 +302,7 @@ static int scsi_sync(struct vmbus_blk *b, const uint8_t *cdb, unsigned cdblen,
 {
 	uint8_t pkt[sizeof(struct vmbus_pkt_desc) + 32 + 8 +
 		    sizeof(struct vstor_packet)];
-	uint64_t pfn = b->ctrl_addr >> VMBUS_PAGE_SHIFT;
+	uint64_t pfn = vmbus_pfn(b->vd.h, b->ctrl_addr);
 	uint64_t id = BLK_CTRL_TID + ++b->ctrl_seq;
 	if (data_in == VSTOR_READ)
 		memset(b->ctrl, 0, VMBUS_PAGE);
@@ -443,27 +443,38 @@ static int scsi_discover(struct vmbus_blk *b, const char *opts)
 					       "nonsense (%u bytes)",
 				      b->vd.name, moved);
 
-	/* optional VPD pages */
+	/* optional VPD pages: the list first, then each page it names
+	 * (a page's data replaces the list in b->ctrl, so keep a copy) */
 	struct scsi_block_limits bl = { 0 };
 	bool lbpu = false;
-	uint8_t vpd[256];
-	cl = vmbus_scsi_cdb_inquiry(cdb, true, 0x00, sizeof(vpd));
-	if (scsi_cmd(b, cdb, cl, VSTOR_READ, sizeof(vpd), &moved) == 0) {
-		memcpy(vpd, b->ctrl, moved);
-		if (vmbus_scsi_vpd_has_page(vpd, moved, 0xB0)) {
-			cl = vmbus_scsi_cdb_inquiry(cdb, true, 0xB0, 64);
-			if (scsi_cmd(b, cdb, cl, VSTOR_READ, 64, &moved) == 0) {
-				memcpy(vpd, b->ctrl, moved);
-				vmbus_scsi_parse_block_limits(vpd, moved, &bl);
-			}
+	uint8_t list[256], vpd[64];
+	uint32_t nlist = 0;
+	cl = vmbus_scsi_cdb_inquiry(cdb, true, 0x00, sizeof(list));
+	if (scsi_cmd(b, cdb, cl, VSTOR_READ, sizeof(list), &moved) == 0) {
+		nlist = moved;
+		memcpy(list, b->ctrl, nlist);
+	}
+	if (vmbus_scsi_vpd_has_page(list, nlist, 0xB0)) {
+		cl = vmbus_scsi_cdb_inquiry(cdb, true, 0xB0, sizeof(vpd));
+		if (scsi_cmd(b, cdb, cl, VSTOR_READ, sizeof(vpd), &moved) == 0) {
+			memcpy(vpd, b->ctrl, moved);
+			vmbus_scsi_parse_block_limits(vpd, moved, &bl);
 		}
-		if (vmbus_scsi_vpd_has_page(vpd, moved, 0xB2) || c.lbpme) {
-			cl = vmbus_scsi_cdb_inquiry(cdb, true, 0xB2, 64);
-			if (scsi_cmd(b, cdb, cl, VSTOR_READ, 64, &moved) == 0) {
-				memcpy(vpd, b->ctrl, moved);
-				lbpu = vmbus_scsi_vpd_lbpu(vpd, moved);
-			}
+	}
+	if (vmbus_scsi_vpd_has_page(list, nlist, 0xB2) || c.lbpme) {
+		cl = vmbus_scsi_cdb_inquiry(cdb, true, 0xB2, sizeof(vpd));
+		if (scsi_cmd(b, cdb, cl, VSTOR_READ, sizeof(vpd), &moved) == 0) {
+			memcpy(vpd, b->ctrl, moved);
+			lbpu = vmbus_scsi_vpd_lbpu(vpd, moved);
 		}
+	}
+	/* write protection, as a disk driver learns it: MODE SENSE header */
+	bool wp = false;
+	cl = vmbus_scsi_cdb_mode_sense6(cdb, 4);
+	if (scsi_cmd(b, cdb, cl, VSTOR_READ, 4, &moved) == 0) {
+		uint8_t ms[4];
+		memcpy(ms, b->ctrl, moved < 4 ? moved : 4);
+		wp = vmbus_scsi_mode_wp(ms, moved) == 1;
 	}
 	ctx_clear_error(ctx); /* optional pages may have failed */
 
@@ -505,11 +516,13 @@ static int scsi_discover(struct vmbus_blk *b, const char *opts)
 	L->flush = true;
 	L->fua = false;
 	L->write_zeroes = false;
-	L->read_only = false;
+	L->read_only = wp;
 	uint32_t mq = 1;
 	if (PVIO_LE32(b->props.flags) & VSTOR_PROP_MULTI_CHANNEL)
 		mq = 1u + PVIO_LE16(b->props.max_channel_cnt);
 	L->max_queues = mq > VMBUS_MAX_QUEUES ? VMBUS_MAX_QUEUES : mq;
+	if (!b->vd.h->ops->subchannels)
+		L->max_queues = 1;
 	L->queue_size = BLK_QSIZE;
 	return 0;
 }
@@ -527,6 +540,17 @@ static int evaluate(struct vmbus_blk *b, struct blkq *q, struct blk_slot *s,
 			     offsetof(struct vstor_packet, u.srb.cdb_sense);
 	bool log = q->logged < 16;
 
+	if (vp->status) {
+		/* the VSTOR operation itself failed, whatever the SRB says */
+		if (log) {
+			q->logged++;
+			pvio_log(dev->ctx, PVIO_LOG_WARN,
+				 "%s: %s failed: VSTOR status 0x%x",
+				 b->vd.name, vmbus_scsi_cdb_name(cdb),
+				 PVIO_LE32(vp->status));
+		}
+		return -EIO;
+	}
 	if ((ss & 0x3f) == SRB_STATUS_SUCCESS && sc == SAM_STAT_GOOD) {
 		if (s->expect && xfer != s->expect) {
 			if (log) {
@@ -629,6 +653,8 @@ static int blk_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_blk_dreq *r
 	switch (r->op) {
 	case PVIO_BLK_OP_READ:
 	case PVIO_BLK_OP_WRITE: {
+		if (r->op == PVIO_BLK_OP_WRITE && L->read_only)
+			return -EROFS;
 		if (!r->nseg || r->nseg > L->max_segments || !r->len ||
 		    r->len > L->max_transfer ||
 		    r->offset / L->block_size + r->len / L->block_size >
@@ -648,7 +674,8 @@ static int blk_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_blk_dreq *r
 			if (npfn + (p1 - p0 + 1) > BLK_MAX_PFNS)
 				return -EINVAL;
 			for (uint64_t p = p0; p <= p1; p++)
-				pfn[npfn++] = p;
+				pfn[npfn++] = vmbus_pfn(b->vd.h,
+							p << VMBUS_PAGE_SHIFT);
 			sum += sg->len;
 		}
 		if (sum != r->len)
@@ -688,7 +715,7 @@ static int blk_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_blk_dreq *r
 		vmbus_scsi_unmap_param(p, r->offset / L->block_size,
 				 (uint32_t)(r->len / L->block_size));
 		uint64_t a = q->unmap_addr + 32 * slot;
-		pfn[0] = a >> VMBUS_PAGE_SHIFT;
+		pfn[0] = vmbus_pfn(b->vd.h, a);
 		npfn = 1;
 		first_off = (uint32_t)(a & (VMBUS_PAGE - 1));
 		len = 24;
@@ -944,6 +971,8 @@ static int blk_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 		     PVIO_F_BLK_TOPOLOGY;
 	if (dev->limits.blk.discard)
 		f |= PVIO_F_BLK_DISCARD;
+	if (dev->limits.blk.read_only)
+		f |= PVIO_F_BLK_READ_ONLY;
 	if (nq > 1)
 		f |= PVIO_F_MULTIQUEUE;
 	dev->info.features = f;
@@ -1089,6 +1118,8 @@ int vmbus_blk_open(pvio_ctx *ctx, struct vmbus_hostif *h,
 			    PVIO_F_MULTI_PAGE_RING | PVIO_F_BLK_FLUSH |
 			    PVIO_F_BLK_TOPOLOGY |
 			    (dev->limits.blk.discard ? PVIO_F_BLK_DISCARD : 0) |
+			    (dev->limits.blk.read_only ? PVIO_F_BLK_READ_ONLY
+						       : 0) |
 			    (dev->limits.blk.max_queues > 1 ? PVIO_F_MULTIQUEUE : 0);
 	dev->info.max_queues = dev->limits.blk.max_queues;
 	dev->info.queue_size = BLK_QSIZE;

@@ -9,12 +9,12 @@
  *    hypercall one (freestanding guest on real Hyper-V) post channel
  *    management messages themselves; they implement these ops with conn.c
  *    (contact, offers, GPADLs, OPENCHANNEL ...) on top of a message port.
- *  - a future hostif_uio.c (Linux uio_hv_generic,
- *    shared/specs/vmbus-uio-dpdk.md) finds offers in sysfs; the kernel has
- *    opened the channel and made the ring GPADL, so open() maps the rings;
- *    buf_get() hands out the receive/send buffers the kernel already
- *    GPADL'd (kind says which); signal() sets the monitor-page bit;
- *    irq_fd() is /dev/uioN.
+ *  - hostif_uio.c (Linux uio_hv_generic, shared/specs/vmbus-uio-dpdk.md)
+ *    finds the offer in sysfs; the kernel has opened the channel and made
+ *    the ring GPADL, so open() maps the rings; buf_get() hands out the
+ *    receive/send buffers the kernel already GPADL'd (kind says which,
+ *    whatever their size); signal() sets the monitor-page bit; irq_fd()
+ *    is /dev/uioN; pfn() gives the addresses the host sees.
  *
  * net.c and blk.c call only these ops (and ring.c/chan.c), so they run
  * unchanged over either.
@@ -50,7 +50,8 @@ struct vmbus_hostif_ops {
 	/* Wait (until deadline) for sub-channel offers of primary until
 	 * `want` are known; copies up to want of them (sorted by sub-channel
 	 * index) into out.  Returns the number found (may be fewer after the
-	 * deadline) or -errno. */
+	 * deadline) or -errno.  NULL: the host interface has no sub-channels
+	 * (one queue). */
 	int (*subchannels)(struct vmbus_hostif *h,
 			   const struct vmbus_offer *primary, unsigned want,
 			   uint64_t deadline, struct vmbus_offer *out);
@@ -64,7 +65,8 @@ struct vmbus_hostif_ops {
 	 * map it, leaked. */
 	void (*close)(struct vmbus_hostif *h, struct vmbus_chan *ch);
 	/* Shared buffer of at least size bytes (page multiple) for ch's
-	 * device, GPADL'd: 0 or -errno. */
+	 * device, GPADL'd: 0 or -errno.  (uio: the kernel's buffer of that
+	 * kind, whatever its size.) */
 	int (*buf_get)(struct vmbus_hostif *h, struct vmbus_chan *ch,
 		       enum vmbus_buf_kind kind, size_t size,
 		       struct vmbus_buf *out);
@@ -91,18 +93,42 @@ struct vmbus_hostif_ops {
 	int (*event_fd)(struct vmbus_hostif *h);
 	/* Disconnect (UNLOAD where the interface has one) and free h. */
 	void (*free)(struct vmbus_hostif *h);
+	/* Data path, optional: the guest frame number the host knows the
+	 * page holding device address a by (NULL: a >> 12).  uio_hv_generic
+	 * needs it, where the host sees physical or virtual addresses, not
+	 * pvio's device addresses.  No allocation, no lock, no syscall. */
+	uint64_t (*pfn)(const struct vmbus_hostif *h, uint64_t a);
 };
 
 struct vmbus_hostif {
 	const struct vmbus_hostif_ops *ops;
 	pvio_ctx *ctx;
 	const char *name;   /* "sim-hyperv", "vmbus-uio" */
+	/* VMBus protocol version of the connection (0: not known, e.g. the
+	 * guest kernel owns the connection) */
+	uint32_t version;
 	/* the host removed or lost the connection: every channel is gone */
 	int lost;
 };
 
+/* Hosts from VMBus 4.0 (Windows 10 / Server 2016) on keep a NetVSC
+ * buffer's GPADL until the channel is closed: tear it down after
+ * CLOSECHANNEL there, before it on older hosts (Linux netvsc does the
+ * same, see shared/specs/hyperv-vmbus.md). */
+#define VMBUS_VERSION_WIN10 VMBUS_VERSION(4, 0)
+
+/* Guest frame number of the page holding device address a. */
+static inline uint64_t vmbus_pfn(const struct vmbus_hostif *h, uint64_t a)
+{
+	return h->ops->pfn ? h->ops->pfn(h, a) : a >> VMBUS_PAGE_SHIFT;
+}
+
 /* hostif_sim.c: connect to a simulated host's socket. */
 int vmbus_hostif_sim_open(pvio_ctx *ctx, const char *path,
+			  struct vmbus_hostif **out);
+/* hostif_uio.c: the device uuid bound to uio_hv_generic (opts: "iova=va"
+ * or "iova=pa", else chosen by the device). */
+int vmbus_hostif_uio_open(pvio_ctx *ctx, const char *uuid, const char *opts,
 			  struct vmbus_hostif **out);
 
 #endif /* PVIO_VMBUS_HOSTIF_H */

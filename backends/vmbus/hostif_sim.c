@@ -679,6 +679,7 @@ int vmbus_hostif_sim_open(pvio_ctx *ctx, const char *path,
 	int r = hello(s, path);
 	if (r == 0)
 		r = vmbus_conn_connect(&s->conn);
+	s->h.version = s->conn.version;
 	if (r < 0) {
 		char msg[256];
 		pvio_strlcpy(msg, pvio_errmsg(ctx), sizeof(msg));

@@ -522,7 +522,7 @@ static int rndis_xchg_at(struct vmbus_net *n, uint32_t at, uint32_t len,
 		uint32_t byte_count, byte_offset;
 		uint64_t pfn;
 	} VMBUS_PACKED rg = { PVIO_LE32(len), 0,
-			      PVIO_LE64(n->ctrl_addr >> VMBUS_PAGE_SHIFT) };
+			      PVIO_LE64(vmbus_pfn(n->vd.h, n->ctrl_addr)) };
 	rg.byte_offset = PVIO_LE32(at);
 	uint64_t id = NET_CTRL_TID + ++n->ctrl_seq;
 	vmbus_pkt_desc(&d, VMBUS_PKT_GPA_DIRECT, sizeof(d) + sizeof(g) + sizeof(rg),
@@ -579,7 +579,7 @@ static void keepalive_reply(struct vmbus_net *n, struct netq *q,
 		uint64_t pfn;
 	} VMBUS_PACKED rg = { PVIO_LE32(len),
 			      PVIO_LE32((uint32_t)(a & (VMBUS_PAGE - 1))),
-			      PVIO_LE64(a >> VMBUS_PAGE_SHIFT) };
+			      PVIO_LE64(vmbus_pfn(n->vd.h, a)) };
 	vmbus_pkt_desc(&d, VMBUS_PKT_GPA_DIRECT, sizeof(d) + sizeof(g) + sizeof(rg),
 		       sizeof(nv), VMBUS_PKT_FLAG_COMPLETION, NET_KA_TID);
 	struct vmbus_iov iov[4] = { { &d, sizeof(d) }, { &g, sizeof(g) },
@@ -818,9 +818,25 @@ static uint64_t offered_features(struct vmbus_net *n)
 	if ((f & PVIO_F_NET_CSUM_TX) && c->lso6_max >= 16384 &&
 	    c->lso6_minsg <= 2)
 		f |= PVIO_F_NET_TSO6;
-	if (n->rss_queues > 1)
+	if (n->rss_queues > 1 && n->vd.h->ops->subchannels)
 		f |= PVIO_F_MULTIQUEUE;
 	return f;
+}
+
+/* Largest frame: one MTU (with an 802.1Q tag), or with TSO the largest
+ * send the host offered for every IP version in use (its LSOv2 maximum
+ * counts from the IP header), at most 64 KiB. */
+static uint32_t max_tx_frame(const struct vmbus_net *n, uint64_t f,
+			     uint32_t mtu)
+{
+	if (!(f & (PVIO_F_NET_TSO4 | PVIO_F_NET_TSO6)))
+		return mtu + 18;
+	uint32_t m = NET_TSO_MAX;
+	if ((f & PVIO_F_NET_TSO4) && n->caps.lso4_max < m)
+		m = n->caps.lso4_max;
+	if ((f & PVIO_F_NET_TSO6) && n->caps.lso6_max < m)
+		m = n->caps.lso6_max;
+	return m + 14;
 }
 
 /* ---------------------------------------------------------------- data */
@@ -926,7 +942,7 @@ static int tx_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_net_txd *t)
 		uint64_t ha = q->hdrs_addr + NET_HDR_SLOT * slot;
 		rg[nr].len = PVIO_LE32(hl);
 		rg[nr].off = PVIO_LE32((uint32_t)(ha & (VMBUS_PAGE - 1)));
-		rg[nr].pfn = PVIO_LE64(ha >> VMBUS_PAGE_SHIFT);
+		rg[nr].pfn = PVIO_LE64(vmbus_pfn(n->vd.h, ha));
 		nr++;
 		uint64_t sum = 0;
 		for (unsigned i = 0; i < t->nseg; i++) {
@@ -944,7 +960,7 @@ static int tx_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_net_txd *t)
 				}
 				rg[nr].len = PVIO_LE32(piece);
 				rg[nr].off = PVIO_LE32(po);
-				rg[nr].pfn = PVIO_LE64(a >> VMBUS_PAGE_SHIFT);
+				rg[nr].pfn = PVIO_LE64(vmbus_pfn(n->vd.h, a));
 				nr++;
 				a += piece;
 				left -= piece;
@@ -1236,10 +1252,8 @@ static int net_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 	dev->info.features = n->features;
 	dev->info.num_queues = nq;
 	dev->info.queue_size = NET_QSIZE;
-	dev->limits.net.max_tx_frame =
-		(n->features & (PVIO_F_NET_TSO4 | PVIO_F_NET_TSO6))
-			? NET_TSO_MAX + 14
-			: dev->limits.net.mtu + 18;
+	dev->limits.net.max_tx_frame = max_tx_frame(n, n->features,
+						    dev->limits.net.mtu);
 	n->configured = true;
 	n->quiesced = false;
 	return 0;
@@ -1302,6 +1316,30 @@ static int net_service(pvio_dev *dev)
 	return r;
 }
 
+/*
+ * Tear the buffer GPADLs down and close the channels, in the order the
+ * host needs: from VMBus 4.0 on it keeps the buffers until the channel is
+ * closed (a teardown before would wait for nothing), older hosts want the
+ * teardown before the close.  The buffers hang off the primary channel,
+ * whose offer stays valid after CLOSECHANNEL; buf_put does nothing for a
+ * buffer that was never set up.
+ */
+static void put_buffers_and_close(struct vmbus_net *n)
+{
+	struct vmbus_hostif *h = n->vd.h;
+	struct vmbus_chan *primary = &n->vd.chan[0];
+	/* (a quiesce that gave up may have closed the channels already) */
+	if (h->version && h->version < VMBUS_VERSION_WIN10) {
+		h->ops->buf_put(h, primary, &n->send);
+		h->ops->buf_put(h, primary, &n->recv);
+		vmbus_dev_close_channels(&n->vd);
+		return;
+	}
+	vmbus_dev_close_channels(&n->vd);
+	h->ops->buf_put(h, primary, &n->send);
+	h->ops->buf_put(h, primary, &n->recv);
+}
+
 static void net_close(pvio_dev *dev)
 {
 	struct vmbus_net *n = dev->priv;
@@ -1334,13 +1372,8 @@ static void net_close(pvio_dev *dev)
 		/* let the host finish the control sends before the ring goes */
 		net_poll(n, 0, NULL, 0, NULL, true, true);
 	}
-	/* buffers hang off the primary channel: tear them down first */
-	if (h && n->vd.nchan) {
-		h->ops->buf_put(h, &n->vd.chan[0], &n->send);
-		h->ops->buf_put(h, &n->vd.chan[0], &n->recv);
-	}
 	if (h)
-		vmbus_dev_close_channels(&n->vd);
+		put_buffers_and_close(n);
 	if (n->q) {
 		unsigned cnt = n->nq ? n->nq : 1;
 		for (unsigned i = 0; i < cnt; i++)
@@ -1431,10 +1464,10 @@ int vmbus_net_open(pvio_ctx *ctx, struct vmbus_hostif *h,
 	L->max_queues = n->rss_queues > 1 ? (uint32_t)n->rss_queues : 1;
 	if (L->max_queues > VMBUS_MAX_QUEUES)
 		L->max_queues = VMBUS_MAX_QUEUES;
+	if (!h->ops->subchannels)
+		L->max_queues = 1;
 	L->queue_size = NET_QSIZE;
-	L->max_tx_frame = (off & (PVIO_F_NET_TSO4 | PVIO_F_NET_TSO6))
-				  ? NET_TSO_MAX + 14
-				  : L->mtu + 18;
+	L->max_tx_frame = max_tx_frame(n, off, L->mtu);
 	L->max_tx_segments = NET_MAX_TX_SEG;
 	L->tx_seg_boundary = 0;
 	L->rx_buf_align = 64;
@@ -1468,11 +1501,7 @@ int vmbus_net_open(pvio_ctx *ctx, struct vmbus_hostif *h,
 	return 0;
 fail:
 	/* close without the device's ops: buffers, channels, queues */
-	if (n->vd.nchan) {
-		h->ops->buf_put(h, &n->vd.chan[0], &n->send);
-		h->ops->buf_put(h, &n->vd.chan[0], &n->recv);
-	}
-	vmbus_dev_close_channels(&n->vd);
+	put_buffers_and_close(n);
 	if (n->q) {
 		free_queue(n, &n->q[0]);
 		pvio_free(ctx, n->q);

@@ -128,7 +128,11 @@ enum {
 #define NDIS_LSOV2_OFF 1
 #define NDIS_LSOV2_ON 2
 
-/* offload capabilities pvio uses */
+#define NDIS_ENCAP_8023 0x0002u  /* LSOv2 encapsulation: Ethernet */
+#define NDIS_LSOV2_IP6_EXT 0x001u
+#define NDIS_LSOV2_IP6_TCPOPT 0x004u
+
+/* offload capabilities pvio uses (lso*_max 0: no LSOv2 for Ethernet) */
 struct ndis_caps {
 	uint32_t ip4_txcsum, ip4_rxcsum, ip6_txcsum, ip6_rxcsum;
 	uint32_t lso4_max, lso4_minsg, lso6_max, lso6_minsg;

@@ -239,11 +239,19 @@ int vmbus_ndis_parse_caps(const uint8_t *d, uint32_t len, struct ndis_caps *c)
 	c->ip4_rxcsum = get32(d, 16);
 	c->ip6_txcsum = get32(d, 24);
 	c->ip6_rxcsum = get32(d, 32);
-	/* LSOv2 at 80: ip4 encap, max size, min segs, ip6 encap, max, min */
-	c->lso4_max = get32(d, 84);
-	c->lso4_minsg = get32(d, 88);
-	c->lso6_max = get32(d, 96);
-	c->lso6_minsg = get32(d, 100);
+	/* LSOv2 at 80: ip4 encap, max size, min segs, ip6 encap, max, min,
+	 * ip6 options; usable only for Ethernet frames (and for IPv6 with
+	 * extension headers and TCP options, as Linux and DPDK require) */
+	if (get32(d, 80) & NDIS_ENCAP_8023) {
+		c->lso4_max = get32(d, 84);
+		c->lso4_minsg = get32(d, 88);
+	}
+	uint32_t v6opts = NDIS_LSOV2_IP6_EXT | NDIS_LSOV2_IP6_TCPOPT;
+	if ((get32(d, 92) & NDIS_ENCAP_8023) &&
+	    (get32(d, 104) & v6opts) == v6opts) {
+		c->lso6_max = get32(d, 96);
+		c->lso6_minsg = get32(d, 100);
+	}
 	return 0;
 }
 

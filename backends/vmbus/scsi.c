@@ -97,6 +97,24 @@ unsigned vmbus_scsi_cdb_report_luns(uint8_t *cdb, uint32_t alloc)
 	return 12;
 }
 
+unsigned vmbus_scsi_cdb_mode_sense6(uint8_t *cdb, uint8_t alloc)
+{
+	memset(cdb, 0, VSTOR_CDB_SIZE);
+	cdb[0] = SCSI_MODE_SENSE_6;
+	cdb[1] = 0x08; /* DBD */
+	cdb[2] = 0x3F; /* all pages, current values */
+	cdb[4] = alloc;
+	return 6;
+}
+
+int vmbus_scsi_mode_wp(const uint8_t *d, uint32_t len)
+{
+	/* mode data length, medium type, device-specific (bit 7: WP) */
+	if (len < 4 || (uint32_t)d[0] + 1 < 4)
+		return -EINVAL;
+	return (d[2] & 0x80) != 0;
+}
+
 void vmbus_scsi_unmap_param(uint8_t *p, uint64_t lba, uint32_t blocks)
 {
 	memset(p, 0, 24);
@@ -113,6 +131,8 @@ const char *vmbus_scsi_cdb_name(const uint8_t *cdb)
 		return "TEST UNIT READY";
 	case SCSI_INQUIRY:
 		return "INQUIRY";
+	case SCSI_MODE_SENSE_6:
+		return "MODE SENSE(6)";
 	case SCSI_SYNCHRONIZE_CACHE_10:
 		return "SYNCHRONIZE CACHE(10)";
 	case SCSI_UNMAP:

@@ -107,6 +107,7 @@ enum { VSTOR_WRITE = 0, VSTOR_READ = 1, VSTOR_NONE = 2 };
 enum {
 	SCSI_TEST_UNIT_READY = 0x00,
 	SCSI_INQUIRY = 0x12,
+	SCSI_MODE_SENSE_6 = 0x1A,
 	SCSI_SYNCHRONIZE_CACHE_10 = 0x35,
 	SCSI_UNMAP = 0x42,
 	SCSI_READ_16 = 0x88,
@@ -149,6 +150,10 @@ unsigned vmbus_scsi_cdb_rw16(uint8_t *cdb, bool write, uint64_t lba,
 unsigned vmbus_scsi_cdb_sync_cache10(uint8_t *cdb);
 unsigned vmbus_scsi_cdb_unmap(uint8_t *cdb, uint16_t param_len);
 unsigned vmbus_scsi_cdb_report_luns(uint8_t *cdb, uint32_t alloc);
+/* MODE SENSE(6) of all pages, block descriptors disabled */
+unsigned vmbus_scsi_cdb_mode_sense6(uint8_t *cdb, uint8_t alloc);
+/* MODE SENSE(6) parameter header: 1 write-protected, 0 not, -EINVAL */
+int vmbus_scsi_mode_wp(const uint8_t *d, uint32_t len);
 /* UNMAP parameter list with one descriptor (24 bytes) */
 void vmbus_scsi_unmap_param(uint8_t *p, uint64_t lba, uint32_t blocks);
 /* Name of a CDB's command for messages ("READ(16)") */

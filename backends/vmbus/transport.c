@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * backends/vmbus/transport.c - the VMBus back end's entry points: the
- * `sim-hyperv:SOCKET/storvscN|netvscN` address scheme, and the parts of
+ * `sim-hyperv:SOCKET/storvscN|netvscN` address scheme (`vmbus-uio:UUID`
+ * is hostif_uio.c's), and the parts of
  * the device ops that do not depend on NetVSC or StorVSC (waiting,
  * interrupts, rescinds, sub-channels).
  */
@@ -96,7 +97,7 @@ int vmbus_dev_open_subchannels(struct vmbus_dev *vd, unsigned want,
 	pvio_ctx *ctx = vd->h->ctx;
 	if (want > VMBUS_MAX_QUEUES)
 		want = VMBUS_MAX_QUEUES;
-	if (want <= vd->nchan)
+	if (want <= vd->nchan || !vd->h->ops->subchannels)
 		return (int)vd->nchan;
 	int n = vd->h->ops->subchannels(vd->h, &vd->chan[0].offer, want - 1,
 					pvio_deadline(ctx), offers);
@@ -216,6 +217,7 @@ static int sim_open(pvio_ctx *ctx, const char *address, const char *rest,
 	}
 	return 0;
 }
+
 
 const struct pvio_backend pvio_backend_sim_hyperv = {
 	.scheme = "sim-hyperv",

@@ -17,6 +17,20 @@
  *
  * Besides this table the freestanding library needs only what GCC and Clang
  * need from any freestanding environment: memcpy, memmove, memset, memcmp.
+ *
+ * What each freestanding transport uses:
+ *   virtio-pci   pci_cfg_read/pci_cfg_write (or port_in/port_out for
+ *                configuration mechanism #1), mmio_map and, if set,
+ *                mmio_read/mmio_write for the BARs;
+ *   virtio-mmio  mmio_map, mmio_read/mmio_write if set;
+ *   both         dma_alloc (rings and buffers: dev_addr is what the device
+ *                is given), now_ns (every wait is bounded), relax/wait while
+ *                polling, log.
+ * Interrupts: the virtio-pci and virtio-mmio transports program no
+ * interrupt (MSI-X vectors stay NO_VECTOR) and poll the rings and the ISR /
+ * InterruptStatus register; an embedder's wait hook may sleep but must
+ * return by its deadline (e.g. wake on a timer tick), because nothing else
+ * is guaranteed to wake it.
  */
 #ifndef PVIO_PLATFORM_H
 #define PVIO_PLATFORM_H
@@ -28,8 +42,9 @@
 extern "C" {
 #endif
 
-/* Bump when the table grows; pvio checks abi_version and struct_size. */
-#define PVIO_PLATFORM_ABI 1
+/* Bump when the table grows; pvio checks abi_version and struct_size.
+ * 2: mmio_read/mmio_write added. */
+#define PVIO_PLATFORM_ABI 2
 
 /* Log levels, most severe first. */
 enum pvio_log_level {
@@ -113,6 +128,21 @@ struct pvio_platform {
 	void (*wait)(void *opaque, uint64_t deadline_ns);
 	/* A CPU hint inside busy-poll loops (x86 PAUSE); OPTIONAL. */
 	void (*relax)(void *opaque);
+
+	/*
+	 * --- MMIO accessors; OPTIONAL (fallback: one volatile load or store
+	 * of exactly width bytes through the pointer mmio_map returned, which
+	 * is what x86, Arm and RISC-V guests with ordinary device mappings
+	 * need).  Provide them where device registers cannot be touched with
+	 * plain loads and stores: confidential guests whose MMIO goes through
+	 * a hypercall (TDX TDVMCALL, SEV-ES GHCB), or a device model in a test.
+	 * addr is a pointer obtained from mmio_map (plus an offset inside the
+	 * mapped range); width is 1, 2 or 4; accesses are aligned to width.
+	 * pvio orders its own ring-memory stores before an MMIO store (a
+	 * notification) with wmb/mb. */
+	uint32_t (*mmio_read)(void *opaque, volatile void *addr, int width);
+	void (*mmio_write)(void *opaque, volatile void *addr, int width,
+			   uint32_t val);
 };
 
 /* The hosted Linux implementation (memfd-backed DMA memory, clock_gettime,

@@ -15,7 +15,8 @@
 static const char help_text[] =
 	"commands:\n"
 	"  help                      this list\n"
-	"  status                    devices, partitions, channels, counters\n"
+	"  status [DEV]              devices, partitions, channels, counters "
+	"(of DEV only)\n"
 	"  quit                      stop the host\n"
 	"  rescind DEV               rescind DEV's channels in every partition "
 	"(mid-I/O: requests\n"
@@ -37,6 +38,7 @@ static const char help_text[] =
 	"2A/09 next)\n"
 	"  reset DEV                 UNIT ATTENTION 29/00 on DEV's next "
 	"command\n"
+
 	"DEV: storvscN or netvscN (offer order within the class)\n";
 
 const char *shv_ctl_help(void)
@@ -98,7 +100,8 @@ struct shv_dev *shv_host_dev(struct shv_host *h, const char *name)
 	return NULL;
 }
 
-static void status(struct shv_host *h, struct out *o)
+static void status(struct shv_host *h, struct out *o,
+		   const struct shv_dev *only)
 {
 	char line[512];
 	put(o, "host socket=%s max_version=%u.%u delay_ms=%u partitions=%u\n",
@@ -106,12 +109,17 @@ static void status(struct shv_host *h, struct out *o)
 	    h->delay_ms, h->nparts);
 	for (unsigned i = 0; i < h->ndevs; i++) {
 		struct shv_dev *d = h->devs[i];
+		if (only && d != only)
+			continue;
 		char g[37];
 		shv_guid_str(d->inst_guid, g);
 		d->ops->status(d, line, sizeof(line));
 		put(o, "dev %s instance=%s channels=%u offered=%d owner=%u %s\n",
 		    d->name, g, d->channels, d->offered,
 		    d->owner ? d->owner->id : 0, line);
+		shv_uio_status(h, d, line, sizeof(line));
+		if (line[0])
+			put(o, "uio %s %s\n", d->name, line);
 	}
 	for (struct shv_part *p = h->parts; p; p = p->next) {
 		put(o, "part %u name=%s state=%s vmbus=%u.%u gpadls=%u\n",
@@ -120,6 +128,8 @@ static void status(struct shv_host *h, struct out *o)
 		    p->version >> 16, p->version & 0xFFFF, p->ngpadls);
 		for (struct shv_chan *c = p->chans; c; c = c->next) {
 			const struct shv_chan_stats *s = &c->st;
+			if (only && c->dev != only)
+				continue;
 			put(o,
 			    "chan part=%u relid=%u dev=%s sub=%u state=%s "
 			    "conn_id=%#x monitor=%u pkts_in=%llu pkts_out=%llu "
@@ -170,8 +180,8 @@ int shv_ctl(struct shv_host *h, const char *cmd, char *buf, size_t len)
 		put(&o, "%s", help_text);
 		return 0;
 	}
-	if (!strcmp(argv[0], "status")) {
-		status(h, &o);
+	if (!strcmp(argv[0], "status") && argc == 1) {
+		status(h, &o, NULL);
 		return 0;
 	}
 	if (!strcmp(argv[0], "quit")) {
@@ -201,6 +211,10 @@ int shv_ctl(struct shv_host *h, const char *cmd, char *buf, size_t len)
 			put(&o, " %s", h->devs[i]->name);
 		put(&o, "\n");
 		return -ENOENT;
+	}
+	if (!strcmp(argv[0], "status") && argc == 2) {
+		status(h, &o, d);
+		return 0;
 	}
 	if (!strcmp(argv[0], "rescind") && argc == 2) {
 		if (!d->offered) {

@@ -41,7 +41,8 @@ static void usage(FILE *f)
 		"  --nic [mac=MAC][,mtu=N][,mode=reflect|bridge:N|drop]"
 		"[,channels=N]\n"
 		"        [,link=up|down][,speed=MBIT][,section=SIZE]"
-		"[,rx-reserve=SIZE][,guid=GUID]\n"
+		"[,rx-reserve=SIZE][,offload=on|none]\n"
+		"        [,uio][,guid=GUID]\n"
 		"      a synthetic NIC (default mac 00:15:5d:00:00:0K for the "
 		"K-th NIC, mtu 1500,\n"
 		"      mode reflect: frames come back to the sender; bridge:N "
@@ -51,13 +52,24 @@ static void usage(FILE *f)
 		"      section size (6144); rx-reserve: receive-buffer bytes "
 		"the host never\n"
 		"      writes, for guests that alias it, e.g. a single-file "
-		"fake uio device)\n"
+		"fake uio device;\n"
+		"      offload: checksum and LSOv2 offloads offered (on, the "
+		"default) or none;\n"
+		"      uio: handed to a user-space client through the uio door, "
+		"see --uio)\n"
 		"options:\n"
 		"  --max-version X.Y  highest VMBus version accepted (2.4..5.3, "
 		"default 5.3)\n"
 		"  --monitor          offers with monitor pages; the host polls "
 		"monitor page 2\n"
 		"  --delay MS         slow host from the start (see `delay`)\n"
+		"  --uio DIR          the uio door: NICs given `uio` appear as "
+		"Linux\n"
+		"                     uio_hv_generic devices in DIR/vmbus (mount "
+		"it on\n"
+		"                     /sys/bus/vmbus) and DIR/dev/uioN (mount it "
+		"on\n"
+		"                     /dev/uioN); needs CAP_SYS_ADMIN\n"
 		"  -v, --verbose      log each partition's steps; -q, --quiet: "
 		"errors only\n"
 		"\n"
@@ -238,6 +250,11 @@ static int parse_nic(struct shv_host *h, char *spec)
 				return fail("rx-reserve must be at most 16M: %s",
 					    o);
 			n->rx_reserve = (uint32_t)sz;
+		} else if (!strcmp(o, "uio")) {
+			n->uio = true;
+		} else if (!strcmp(o, "offload=none") ||
+			   !strcmp(o, "offload=on")) {
+			n->no_offload = !strcmp(o, "offload=none");
 		} else if (!strncmp(o, "guid=", 5)) {
 			if (shv_guid_parse(o + 5, d->inst_guid) < 0)
 				return fail("bad GUID: %s", o);
@@ -280,6 +297,7 @@ static int resolve_bridges(struct shv_host *h)
 
 void shv_host_free(struct shv_host *h)
 {
+	shv_uio_stop(h);
 	shv_hostif_close(h);
 	while (h->parts)
 		shv_part_free(h->parts);
@@ -309,7 +327,7 @@ int sim_hyperv_main(int argc, char **argv)
 {
 	struct shv_host host;
 	struct shv_host *h = &host;
-	const char *sock = NULL;
+	const char *sock = NULL, *uio = NULL;
 	int level = SIM_LOG_INFO, rc = 0;
 	memset(h, 0, sizeof(*h));
 	h->max_version = SHV_VMBUS_V5_3;
@@ -355,6 +373,9 @@ int sim_hyperv_main(int argc, char **argv)
 			}
 			h->delay_ms = ms;
 			i++;
+		} else if (!strcmp(a, "--uio") && val) {
+			uio = val;
+			i++;
 		} else if (!strcmp(a, "--monitor")) {
 			h->monitor = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -389,7 +410,24 @@ int sim_hyperv_main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	bool want_uio = false;
+	for (unsigned i = 0; i < h->ndevs; i++)
+		want_uio = want_uio || (h->devs[i]->kind == SHV_DEV_NIC &&
+					h->devs[i]->nic.uio);
+	if (want_uio && !uio) {
+		rc = fail("a NIC given `uio` needs --uio DIR");
+		goto out;
+	}
+	if (uio && (r = shv_uio_start(h, uio)) < 0) {
+		fprintf(stderr, "pvio sim hyperv: cannot set up the uio door in "
+				"%s: %s; is the directory writable?\n",
+			uio, strerror(-r));
+		rc = 1;
+		goto out;
+	}
 	printf("pvio-sim-hyperv: ready socket=%s", sock);
+	if (uio)
+		printf(" uio=%s", uio);
 	for (unsigned i = 0; i < h->ndevs; i++) {
 		struct shv_dev *d = h->devs[i];
 		if (d->kind == SHV_DEV_SCSI)

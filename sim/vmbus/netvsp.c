@@ -52,11 +52,34 @@ static void nvsp_reply(struct shv_chan *c, const struct shv_pkt *pkt,
 }
 
 /* ---------------------------------------------------- receive-buffer slots */
-static void release_rbuf(struct net_state *s)
+/* A buffer the guest revoked (closing: 0 when the channel closes).  Hosts
+ * from VMBus 4.0 (Windows Server 2016) on keep the GPADL in use until the
+ * channel is closed, which is why Linux tears these GPADLs down only after
+ * CLOSECHANNEL there; older hosts let go at the revoke. */
+static void drop_buf(struct net_state *s, struct shv_gpadl *g, int which,
+		     bool closing)
+{
+	if (!closing && s->part->version >= SHV_VMBUS_V4_0 && !s->held[which]) {
+		s->held[which] = g;
+		return;
+	}
+	shv_gpadl_put(s->part, g);
+}
+
+static void release_held(struct net_state *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (s->held[i]) {
+			shv_gpadl_put(s->part, s->held[i]);
+			s->held[i] = NULL;
+		}
+}
+
+static void release_rbuf(struct net_state *s, bool closing)
 {
 	if (!s->rbuf)
 		return;
-	shv_gpadl_put(s->part, s->rbuf);
+	drop_buf(s, s->rbuf, 0, closing);
 	s->rbuf = NULL;
 	free(s->slot_next);
 	free(s->slot_state);
@@ -65,11 +88,11 @@ static void release_rbuf(struct net_state *s)
 	s->slot_count = s->slots_free = s->slot_first = 0;
 }
 
-static void release_sbuf(struct net_state *s)
+static void release_sbuf(struct net_state *s, bool closing)
 {
 	if (!s->sbuf)
 		return;
-	shv_gpadl_put(s->part, s->sbuf);
+	drop_buf(s, s->sbuf, 1, closing);
 	s->sbuf = NULL;
 	s->section_count = 0;
 }
@@ -271,10 +294,12 @@ static void deliver(struct shv_dev *to, const struct net_frame *fr,
 		return;
 	}
 	struct shv_chan *c = rx_chan(s, fr->data, fr->len, prefer);
+	struct net_frame info = *fr;
+	info.rx_csum = net_rx_csum(s, fr->data, fr->len);
 	uint32_t len = net_rndis_build(msg, sizeof(msg) < s->slot_size
 						    ? sizeof(msg)
 						    : s->slot_size,
-				       fr->data, fr->len, fr);
+				       fr->data, fr->len, &info);
 	if (!c || !len) {
 		nic->rx_dropped++;
 		return;
@@ -315,6 +340,19 @@ static void transmit(struct net_state *s, struct shv_chan *c,
 		d->nic.tx_dropped++;
 		break;
 	}
+}
+
+/* A segment of a large send goes out as a frame of its own. */
+struct seg_out {
+	struct net_state *s;
+	struct shv_chan *c;
+	struct rx_batch *b;
+};
+
+static void emit_segment(void *arg, struct net_frame *seg)
+{
+	struct seg_out *o = arg;
+	transmit(o->s, o->c, seg, o->b);
 }
 
 /* ------------------------------------------------------------------- NVSP */
@@ -395,16 +433,30 @@ static uint32_t send_rndis(struct net_state *s, struct shv_chan *c,
 			uint32_t max = s->dev->nic.mtu + 14u;
 			if (fr.len >= 14 && shv_be16(fr.data + 12) == 0x8100)
 				max += 4; /* 802.1Q tag in the frame */
+			if (fr.lso)
+				max = 14u + 4u + NET_LSO_MAX; /* checked there */
 			if (fr.len < 14 || fr.len > max)
 				why = "frame shorter than a MAC header or "
 				      "above the MTU";
 		}
+		if (!why && !fr.lso)
+			why = net_tx_csum(s, &fr);
 		if (why)
 			break;
-		if (s->rndis == RNDIS_READY)
-			transmit(s, c, &fr, &b);
+		if (idx != SHV_NVSP_NO_SECTION)
+			s->dev->nic.tx_sect++;
 		else
+			s->dev->nic.tx_gpa++;
+		if (s->rndis != RNDIS_READY) {
 			s->dev->nic.tx_dropped++;
+		} else if (fr.lso) {
+			struct seg_out o = { s, c, &b };
+			why = net_tx_lso(s, &fr, emit_segment, &o);
+			if (why)
+				break;
+		} else {
+			transmit(s, c, &fr, &b);
+		}
 		off += mlen;
 	}
 	batch_flush(&b);
@@ -665,14 +717,14 @@ static void net_packet(struct shv_chan *c, const struct shv_pkt *pkt)
 			shv_warn("%s: REVOKE_RECV_BUF of a buffer not attached",
 				 name);
 		else
-			release_rbuf(s);
+			release_rbuf(s, false);
 		return;
 	case SHV_NVSP_REVOKE_SEND_BUF:
 		if (!s->sbuf || shv_get16(pkt->data + 4) != s->sbuf_id)
 			shv_warn("%s: REVOKE_SEND_BUF of a buffer not attached",
 				 name);
 		else
-			release_sbuf(s);
+			release_sbuf(s, false);
 		return;
 	case SHV_NVSP_SEND_RNDIS_PKT: {
 		uint32_t st = send_rndis(s, c, pkt);
@@ -733,7 +785,10 @@ static int net_open(struct shv_chan *c)
 		if (!s)
 			return -ENOMEM;
 		s->tx = malloc(NET_TX_MAX);
-		if (!s->tx) {
+		s->seg = malloc(NET_SEG_MAX);
+		if (!s->tx || !s->seg) {
+			free(s->tx);
+			free(s->seg);
 			free(s);
 			return -ENOMEM;
 		}
@@ -757,12 +812,14 @@ static void net_close(struct shv_chan *c)
 		if (s->ctl[i].chan == c)
 			s->ctl[i].chan = NULL;
 	if (!c->sub_index) {
-		release_rbuf(s);
-		release_sbuf(s);
+		release_rbuf(s, true);
+		release_sbuf(s, true);
+		release_held(s);
 		s->rndis = RNDIS_UNINIT;
 	}
 	if (--s->refs == 0) {
 		free(s->tx);
+		free(s->seg);
 		free(s);
 		c->dev->state = NULL;
 	}
@@ -787,7 +844,7 @@ static void net_status(struct shv_dev *d, char *buf, size_t len)
 		 "mac=%02x:%02x:%02x:%02x:%02x:%02x mtu=%u mode=%s%s link=%s "
 		 "nvsp=%#x ndis=%#x rndis=%s filter=%#x rss=%d "
 		 "slots=%u/%u tx=%llu rx=%llu tx_dropped=%llu rx_dropped=%llu "
-		 "tx_bad=%llu",
+		 "tx_bad=%llu tx_sect=%llu tx_gpa=%llu",
 		 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
 		 n->mac[5], n->mtu,
 		 n->mode == SHV_NIC_REFLECT  ? "reflect"
@@ -804,7 +861,9 @@ static void net_status(struct shv_dev *d, char *buf, size_t len)
 		 (unsigned long long)n->rx_frames,
 		 (unsigned long long)n->tx_dropped,
 		 (unsigned long long)n->rx_dropped,
-		 (unsigned long long)n->tx_bad);
+		 (unsigned long long)n->tx_bad,
+		 (unsigned long long)n->tx_sect,
+		 (unsigned long long)n->tx_gpa);
 }
 
 const struct shv_dev_ops shv_netvsp_ops = {

@@ -4,11 +4,13 @@
  * QUERY, SET, RESET, KEEPALIVE and HALT; link indications; parsing the
  * guest's PACKET messages and their per-packet info, building the host's.
  *
- * The device offers no checksum, LSO or RSC offload (the hardware
- * capabilities it reports are all zero), so a guest that asks for one in
- * OID_TCP_OFFLOAD_PARAMETERS or per-packet info is refused.  RSS is real
- * when the NIC has more than one channel (OID_GEN_RECEIVE_SCALE_*), and
- * answered NOT_SUPPORTED otherwise.
+ * Offloads: the hardware capabilities offer IPv4 header, TCP and UDP
+ * checksums both ways for IPv4 and IPv6 and LSOv2 for both (offload.c does
+ * them), none with `--nic offload=none`; OID_TCP_OFFLOAD_PARAMETERS
+ * enables them (all start disabled) and anything asked beyond the offer
+ * is refused.  No RSC, no IPsec, no LSOv1.  RSS is real when the NIC has
+ * more than one channel (OID_GEN_RECEIVE_SCALE_*), and answered
+ * NOT_SUPPORTED otherwise.
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +35,31 @@ static const uint32_t supported_oids[] = {
 static bool rss_offered(const struct net_state *s)
 {
 	return s->dev->channels > 1 && s->ndis_ver >= SHV_NDIS_V6_20;
+}
+
+/* The offloads offer.c implements. */
+static void fill_caps(struct shv_ndis_offload *c)
+{
+	uint32_t ip4 = SHV_CAP_IP4 | SHV_CAP_IP4OPT | SHV_CAP_TCP |
+		       SHV_CAP_TCPOPT | SHV_CAP_UDP;
+	uint32_t ip6 = SHV_CAP_IP4OPT /* IPv6 extension headers */ |
+		       SHV_CAP_TCP | SHV_CAP_TCPOPT | SHV_CAP_UDP;
+	c->csum[SHV_CSUM_IP4_TXENC] = SHV_NDIS_ENCAP_8023;
+	c->csum[SHV_CSUM_IP4_TX] = ip4;
+	c->csum[SHV_CSUM_IP4_RXENC] = SHV_NDIS_ENCAP_8023;
+	c->csum[SHV_CSUM_IP4_RX] = ip4;
+	c->csum[SHV_CSUM_IP6_TXENC] = SHV_NDIS_ENCAP_8023;
+	c->csum[SHV_CSUM_IP6_TX] = ip6;
+	c->csum[SHV_CSUM_IP6_RXENC] = SHV_NDIS_ENCAP_8023;
+	c->csum[SHV_CSUM_IP6_RX] = ip6;
+	/* LSOv2: ip4 encap, max size, min segments, ip6 the same, ip6 opts */
+	c->lsov2[0] = SHV_NDIS_ENCAP_8023;
+	c->lsov2[1] = NET_LSO_MAX;
+	c->lsov2[2] = NET_LSO_MIN_SEGS;
+	c->lsov2[3] = SHV_NDIS_ENCAP_8023;
+	c->lsov2[4] = NET_LSO_MAX;
+	c->lsov2[5] = NET_LSO_MIN_SEGS;
+	c->lsov2[6] = SHV_CAP_IP4OPT /* IPv6 ext */ | SHV_CAP_TCPOPT;
 }
 
 /* Answer a QUERY: fills out (at most cap bytes); returns RNDIS status. */
@@ -84,6 +111,8 @@ static uint32_t query(struct net_state *s, uint32_t oid, const uint8_t *in,
 			return SHV_RNDIS_STATUS_INVALID_DATA;
 		memset(&caps, 0, sizeof(caps));
 		caps.h.type = SHV_NDIS_OBJ_OFFLOAD;
+		if (!nic->no_offload)
+			fill_caps(&caps);
 		if (s->ndis_ver >= SHV_NDIS_V6_30) {
 			caps.h.revision = 3;
 			caps.h.size = SHV_NDIS_OFFLOAD_SIZE;
@@ -123,6 +152,44 @@ static uint32_t query(struct net_state *s, uint32_t oid, const uint8_t *in,
 	return SHV_RNDIS_STATUS_SUCCESS;
 }
 
+/* One checksum parameter (0 no change, 1 off, 2 tx, 3 rx, 4 both) into
+ * the enabled sets; false for a value outside that range. */
+static bool csum_param(uint8_t v, uint32_t bit, uint32_t *tx, uint32_t *rx)
+{
+	switch (v) {
+	case SHV_OLP_NO_CHANGE:
+		return true;
+	case SHV_OLP_OFF:
+		*tx &= ~bit;
+		*rx &= ~bit;
+		return true;
+	case SHV_OLP_TX:
+		*tx |= bit;
+		*rx &= ~bit;
+		return true;
+	case SHV_OLP_RX:
+		*tx &= ~bit;
+		*rx |= bit;
+		return true;
+	case SHV_OLP_TXRX:
+		*tx |= bit;
+		*rx |= bit;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool lso_param(uint8_t v, bool *on)
+{
+	if (v == SHV_OLP_NO_CHANGE)
+		return true;
+	if (v != SHV_OLP_LSO_OFF && v != SHV_OLP_LSO_ON)
+		return false;
+	*on = v == SHV_OLP_LSO_ON;
+	return true;
+}
+
 static uint32_t set_offload(struct net_state *s, const uint8_t *in,
 			    uint32_t len)
 {
@@ -135,19 +202,39 @@ static uint32_t set_offload(struct net_state *s, const uint8_t *in,
 	    p.h.revision > 3 || p.h.size > len ||
 	    p.h.size < SHV_NDIS_OFFLOAD_PARAMS_SIZE_6_1)
 		return SHV_RNDIS_STATUS_INVALID_DATA;
-	/* 0 = no change, 1 = off: anything else asks for an offload this
-	 * device does not have */
-	const uint8_t asks[] = { p.ip4_csum, p.tcp4_csum, p.udp4_csum,
-				 p.tcp6_csum, p.udp6_csum, p.lsov1,
-				 p.ipsecv1, p.lsov2_ip4, p.lsov2_ip6,
-				 p.rsc_ip4, p.rsc_ip6 };
-	for (size_t i = 0; i < sizeof(asks); i++)
-		if (asks[i] > 1) {
-			shv_warn("%s: guest asks for an offload the host did "
-				 "not offer (OID_TCP_OFFLOAD_PARAMETERS byte "
-				 "%zu = %u)", s->dev->name, i, asks[i]);
+	if (p.h.size < sizeof(p)) /* the 6.1 form ends before these */
+		p.rsc_ip4 = p.rsc_ip6 = p.encap = p.encap_types = 0;
+	/* never offered: LSOv1, IPsec, connection offload, RSC */
+	const uint8_t never[] = { p.lsov1, p.ipsecv1, p.tcp4_conn,
+				  p.tcp6_conn, p.ipsecv2, p.ipsecv2_ip4,
+				  p.rsc_ip4, p.rsc_ip6 };
+	for (size_t i = 0; i < sizeof(never); i++)
+		if (never[i] > 1) {
+			shv_warn("%s: guest asks for an offload the host does "
+				 "not offer (LSOv1, IPsec, RSC or connection "
+				 "offload)", s->dev->name);
 			return SHV_RNDIS_STATUS_NOT_SUPPORTED;
 		}
+	uint32_t tx = s->ol_tx, rx = s->ol_rx;
+	bool lso4 = s->lso4, lso6 = s->lso6;
+	if (!csum_param(p.ip4_csum, NET_OL_IP4, &tx, &rx) ||
+	    !csum_param(p.tcp4_csum, NET_OL_TCP4, &tx, &rx) ||
+	    !csum_param(p.udp4_csum, NET_OL_UDP4, &tx, &rx) ||
+	    !csum_param(p.tcp6_csum, NET_OL_TCP6, &tx, &rx) ||
+	    !csum_param(p.udp6_csum, NET_OL_UDP6, &tx, &rx) ||
+	    !lso_param(p.lsov2_ip4, &lso4) || !lso_param(p.lsov2_ip6, &lso6))
+		return SHV_RNDIS_STATUS_INVALID_DATA;
+	if (s->dev->nic.no_offload && (tx || rx || lso4 || lso6)) {
+		shv_warn("%s: guest asks for an offload the host did not "
+			 "offer (offload=none)", s->dev->name);
+		return SHV_RNDIS_STATUS_NOT_SUPPORTED;
+	}
+	s->ol_tx = tx;
+	s->ol_rx = rx;
+	s->lso4 = lso4;
+	s->lso6 = lso6;
+	sim_log(SIM_LOG_DEBUG, "%s: offloads tx %#x rx %#x lso4 %d lso6 %d",
+		s->dev->name, tx, rx, lso4, lso6);
 	return SHV_RNDIS_STATUS_SUCCESS;
 }
 
@@ -355,8 +442,7 @@ void net_rndis_link(struct net_state *s)
 	net_send_control(s, s->chans[0], &r, sizeof(r));
 }
 
-const char *net_rndis_parse(const uint8_t *msg, uint32_t len,
-			    struct net_frame *f)
+const char *net_rndis_parse(uint8_t *msg, uint32_t len, struct net_frame *f)
 {
 	struct shv_rndis_packet p;
 	memset(f, 0, sizeof(*f));
@@ -394,14 +480,13 @@ const char *net_rndis_parse(const uint8_t *msg, uint32_t len,
 			case SHV_PPI_CHECKSUM:
 				if (dl < 4)
 					return "checksum per-packet info too short";
-				if (shv_get32(q + doff))
-					return "checksum offload requested but "
-					       "not offered";
+				f->csum = shv_get32(q + doff);
 				break;
 			case SHV_PPI_LSO:
-				if (dl >= 4 && shv_get32(q + doff))
-					return "large send requested but not "
-					       "offered";
+				if (dl < 4)
+					return "large send per-packet info too "
+					       "short";
+				f->lso = shv_get32(q + doff);
 				break;
 			default:
 				break; /* hash hints and others: ignored */
@@ -418,7 +503,11 @@ const char *net_rndis_parse(const uint8_t *msg, uint32_t len,
 uint32_t net_rndis_build(uint8_t *out, uint32_t cap, const uint8_t *frame,
 			 uint32_t len, const struct net_frame *info)
 {
-	uint32_t ppi = info && info->has_vlan ? 16u : 0u;
+	uint32_t ppi = 0;
+	if (info && info->has_vlan)
+		ppi += 16u;
+	if (info && info->rx_csum)
+		ppi += 16u;
 	uint32_t total = (uint32_t)sizeof(struct shv_rndis_packet) + ppi + len;
 	if (total > cap)
 		return 0;
@@ -430,11 +519,19 @@ uint32_t net_rndis_build(uint8_t *out, uint32_t cap, const uint8_t *frame,
 		.ppi_len = ppi,
 	};
 	memcpy(out, &p, sizeof(p));
-	if (ppi) {
+	uint8_t *q = out + sizeof(p);
+	if (info && info->has_vlan) {
 		struct shv_rndis_ppi e = { 16, SHV_PPI_VLAN, 12 };
-		memcpy(out + sizeof(p), &e, sizeof(e));
-		shv_put32(out + sizeof(p) + 12, info->vlan);
+		memcpy(q, &e, sizeof(e));
+		shv_put32(q + 12, info->vlan);
+		q += 16;
 	}
-	memcpy(out + sizeof(p) + ppi, frame, len);
+	if (info && info->rx_csum) {
+		struct shv_rndis_ppi e = { 16, SHV_PPI_CHECKSUM, 12 };
+		memcpy(q, &e, sizeof(e));
+		shv_put32(q + 12, info->rx_csum);
+		q += 16;
+	}
+	memcpy(q, frame, len);
 	return total;
 }

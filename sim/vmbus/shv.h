@@ -10,22 +10,22 @@
  *              partition that has it open hangs off the device
  *
  * How a guest reaches the host is a "door" (struct shv_door_ops): the sim
- * hostif socket (hostif.c) is one; DPDK's netvsc through a fake
- * uio_hv_generic device will be another.  Nothing below the door knows
- * about sockets or eventfds: the channel manager takes channel messages
- * and hands back SynIC messages through door->post, rings are guest pages,
- * a guest signal is shv_chan_signalled() and a host interrupt is
- * door->interrupt().
+ * hostif socket (hostif.c) is one, the uio door (uio.c) the other.
+ * Nothing below the door knows about sockets, eventfds or files: the
+ * channel manager takes channel messages and hands back SynIC messages
+ * through door->post, rings are guest pages, a guest signal is
+ * shv_chan_signalled() and a host interrupt is door->interrupt().
  *
- * A fake uio_hv_generic door plays the part of the guest kernel's VMBus
- * driver, as the real uio_hv_generic does: it creates a partition whose
- * memory is the application's (sim_mem_add of its memfd), posts
- * INITIATE_CONTACT, REQUESTOFFERS, GPADL_HEADER/BODY and OPENCHANNEL
- * itself through shv_vmbus_post() and reads the answers from its post
- * hook; DPDK then talks NVSP/RNDIS on the opened ring.  Offers with
- * `monitored` set make the host poll monitor page 2, the only way DPDK
- * signals; rx-reserve keeps received frames out of a receive buffer that
- * the single-file uio layout aliases.
+ * The uio door plays the part of the guest kernel's VMBus driver under
+ * Linux uio_hv_generic: it creates a partition whose memory is a device
+ * file, posts INITIATE_CONTACT, REQUESTOFFERS, GPADL_HEADER/BODY and
+ * OPENCHANNEL itself through shv_vmbus_post() and reads the answers from
+ * its post hook; a user-space client (DPDK's netvsc, pvio's vmbus-uio)
+ * then talks NVSP/RNDIS on the opened ring.  Guest addresses outside the
+ * partition's memory are the client's own, resolved by door->page.
+ * Offers with `monitored` set make the host poll monitor page 2, the only
+ * way user space signals; rx-reserve keeps received frames out of the
+ * part of the receive buffer that the single-file uio layout aliases.
  */
 #ifndef PVIO_SIM_VMBUS_SHV_H
 #define PVIO_SIM_VMBUS_SHV_H
@@ -64,6 +64,10 @@ struct shv_door_ops {
 	/* The channel's offer is gone (rescinded, released, partition
 	 * ending): drop whatever the door keeps for it. */
 	void (*chan_gone)(struct shv_part *p, struct shv_chan *c);
+	/* Host pointer of a guest page outside the partition's SET_MEMORY
+	 * ranges (optional, NULL: there is none).  The uio door resolves
+	 * the client process's own addresses here. */
+	uint8_t *(*page)(struct shv_part *p, uint64_t pfn);
 	/* Offers say "monitor allocated" (the guest signals through monitor
 	 * page 2, which the host then polls). */
 	bool monitored;
@@ -202,6 +206,8 @@ struct shv_chan {
 	uint8_t *outq;                /* packets waiting for ring space */
 	uint32_t outq_len;
 	uint64_t timer;               /* delayed service or retry */
+	uint64_t read_since_signal;   /* packets read since the last signal
+					 was accounted */
 	bool servicing;
 	bool need_intr;               /* output written that wants a signal */
 	void *door_priv;
@@ -287,7 +293,11 @@ struct shv_nic {
 	uint32_t link_speed;      /* 100 bit/s units */
 	uint32_t section_size;    /* send-buffer section size we ask for */
 	uint32_t rx_reserve;      /* receive-buffer bytes never used */
+	bool no_offload;          /* offer no checksum/LSO offload */
+	bool uio;                 /* handed to a client by the uio door */
 	uint64_t tx_frames, rx_frames, tx_dropped, rx_dropped, tx_bad;
+	/* frames the guest sent from send-buffer sections / GPA ranges */
+	uint64_t tx_sect, tx_gpa;
 };
 
 struct shv_dev {
@@ -378,6 +388,7 @@ struct shv_host {
 	bool monitor;             /* --monitor: monitored offers */
 	char socket_path[108];
 	void *hostif;             /* the hostif door's own state */
+	void *uio;                /* the uio door's (NULL without --uio) */
 };
 
 struct shv_dev *shv_host_dev(struct shv_host *h, const char *name);
@@ -391,6 +402,15 @@ void shv_host_free(struct shv_host *h);
 /* ------------------------------------------------------- door: hostif */
 int shv_hostif_listen(struct shv_host *h, const char *path);
 void shv_hostif_close(struct shv_host *h);
+
+/* ---------------------------------------------------------- door: uio */
+/* Expose the NICs marked `uio` as uio_hv_generic devices under dir
+ * (dir/vmbus is the sysfs tree, dir/dev/uioN the device files). */
+int shv_uio_start(struct shv_host *h, const char *dir);
+void shv_uio_stop(struct shv_host *h);
+/* One status line part for dev ("" if it is not a uio device). */
+void shv_uio_status(struct shv_host *h, const struct shv_dev *dev, char *buf,
+		    size_t len);
 
 /* ------------------------------------------------------------- helpers */
 static inline uint16_t shv_get16(const void *p)

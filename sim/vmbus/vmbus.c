@@ -20,7 +20,8 @@
 
 #define CONN_ID_BASE 0x10000u /* offer connection id = base + relid */
 #define MONITOR_BASE 32u      /* monitor id = base + relid - 1 (< 128) */
-#define MONITOR_POLL_NS 1000000ull
+#define MONITOR_POLL_NS 1000000ull   /* when no guest asks for less */
+#define MONITOR_POLL_MIN_NS 50000ull /* the shortest latency served */
 
 static const uint32_t versions[] = {
 	SHV_VMBUS_V5_3, SHV_VMBUS_V5_2, SHV_VMBUS_V5_1, SHV_VMBUS_V5_0,
@@ -52,7 +53,10 @@ uint8_t *shv_part_page(struct shv_part *p, uint64_t pfn)
 {
 	if (pfn > (UINT64_MAX >> SHV_PAGE_SHIFT))
 		return NULL;
-	return sim_mem_ptr(&p->mem, pfn << SHV_PAGE_SHIFT, SHV_PAGE);
+	uint8_t *hva = sim_mem_ptr(&p->mem, pfn << SHV_PAGE_SHIFT, SHV_PAGE);
+	if (!hva && p->door->page)
+		hva = p->door->page(p, pfn);
+	return hva;
 }
 
 struct shv_chan *shv_part_chan(struct shv_part *p, uint32_t relid)
@@ -277,7 +281,27 @@ static void monitor_poll(struct sim_loop *loop, void *arg)
 			       : NULL;
 	if (!mon || p->state != SHV_P_CONNECTED)
 		return;
+	/* only the trigger groups of open channels: the others are not
+	 * the host's to clear (and a guest may keep other data there, as a
+	 * single-file fake uio device does) */
+	unsigned groups = 0;
+	uint64_t every = MONITOR_POLL_NS;
+	for (struct shv_chan *c = p->chans; c; c = c->next)
+		if (c->state == SHV_CH_OPEN && c->monitor_id < 128) {
+			groups |= 1u << (c->monitor_id / 32);
+			/* the latency the guest asked for (100 ns units), as
+			 * Hyper-V honours it (DPDK writes 50 us) */
+			uint16_t lat = shv_get16(mon + SHV_MON_LATENCY_OFF +
+						 2u * c->monitor_id);
+			uint64_t ns = (uint64_t)lat * 100u;
+			if (lat && ns < every)
+				every = ns < MONITOR_POLL_MIN_NS
+						? MONITOR_POLL_MIN_NS
+						: ns;
+		}
 	for (unsigned g = 0; g < SHV_MON_GROUPS; g++) {
+		if (!(groups & (1u << g)))
+			continue;
 		uint32_t *pend = (uint32_t *)(void *)(mon +
 						       SHV_MON_TRIG_PENDING(g));
 		uint32_t bits = __atomic_exchange_n(pend, 0, __ATOMIC_ACQ_REL);
@@ -291,8 +315,7 @@ static void monitor_poll(struct sim_loop *loop, void *arg)
 					shv_chan_signalled(c, 1);
 		}
 	}
-	p->monitor_timer = sim_loop_timer(loop, MONITOR_POLL_NS, monitor_poll,
-					  p);
+	p->monitor_timer = sim_loop_timer(loop, every, monitor_poll, p);
 }
 
 /* --------------------------------------------------------- the messages */

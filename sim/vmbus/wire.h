@@ -455,6 +455,25 @@ enum shv_ppi_type {
 	SHV_PPI_HASH_VALUE = 8,
 };
 
+/* TCP/IP checksum PPI: transmit request bits, receive result bits */
+#define SHV_CSUM_TX_IPV4 0x01u
+#define SHV_CSUM_TX_IPV6 0x02u
+#define SHV_CSUM_TX_TCP 0x04u
+#define SHV_CSUM_TX_UDP 0x08u
+#define SHV_CSUM_TX_IP 0x10u
+#define SHV_CSUM_TX_THOFF(v) (((v) >> 16) & 0x3FFu)
+#define SHV_CSUM_RX_TCP_FAILED 0x01u
+#define SHV_CSUM_RX_UDP_FAILED 0x02u
+#define SHV_CSUM_RX_IP_FAILED 0x04u
+#define SHV_CSUM_RX_TCP_OK 0x08u
+#define SHV_CSUM_RX_UDP_OK 0x10u
+#define SHV_CSUM_RX_IP_OK 0x20u
+/* LSOv2 PPI */
+#define SHV_LSO_MSS(v) ((v) & 0xFFFFFu)
+#define SHV_LSO_THOFF(v) (((v) >> 20) & 0x3FFu)
+#define SHV_LSO_V2 0x40000000u
+#define SHV_LSO_IPV6 0x80000000u
+
 /* OIDs */
 #define SHV_OID_GEN_SUPPORTED_LIST 0x00010101u
 #define SHV_OID_GEN_HARDWARE_STATUS 0x00010102u
@@ -512,6 +531,29 @@ struct shv_ndis_offload { /* OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES */
 	uint32_t encap_maxhdr;
 };
 #define SHV_NDIS_OFFLOAD_SIZE_6_0 112u
+/* csum[] word indices and capability bits */
+#define SHV_CSUM_IP4_TXENC 0
+#define SHV_CSUM_IP4_TX 1
+#define SHV_CSUM_IP4_RXENC 2
+#define SHV_CSUM_IP4_RX 3
+#define SHV_CSUM_IP6_TXENC 4
+#define SHV_CSUM_IP6_TX 5
+#define SHV_CSUM_IP6_RXENC 6
+#define SHV_CSUM_IP6_RX 7
+#define SHV_NDIS_ENCAP_8023 0x0002u
+#define SHV_CAP_IP4OPT 0x001u     /* ip4; IP6EXT in the ip6 words */
+#define SHV_CAP_TCPOPT 0x004u
+#define SHV_CAP_TCP 0x010u
+#define SHV_CAP_UDP 0x040u
+#define SHV_CAP_IP4 0x100u
+/* offload parameter values */
+#define SHV_OLP_NO_CHANGE 0
+#define SHV_OLP_OFF 1
+#define SHV_OLP_TX 2
+#define SHV_OLP_RX 3
+#define SHV_OLP_TXRX 4
+#define SHV_OLP_LSO_OFF 1
+#define SHV_OLP_LSO_ON 2
 #define SHV_NDIS_OFFLOAD_SIZE_6_1 144u
 #define SHV_NDIS_OFFLOAD_SIZE 156u
 

@@ -43,6 +43,39 @@ static inline uint32_t inl(uint16_t p) { uint32_t v; __asm__ volatile("inl %1,%0
 const struct pvio_platform *guest_platform(void);
 uint64_t guest_now_ns(void);
 void guest_time_init(void);
+/* The kernel command line from the PVH start info ("" if none); set up by
+ * guest_runtime_init(). */
+void guest_runtime_init(const struct guest_start_info *si);
 const char *guest_cmdline(void);
+/* TSC ticks per millisecond (calibrated) and ns since the CPU's reset
+ * (QEMU starts the TSC at 0), for boot timing. */
+uint64_t guest_tsc_khz(void);
+
+/* ---- the probe (probe.c, probe_blk.c, probe_net.c) ---- */
+
+/* A result line "PVIO-GUEST key value". */
+void res(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A failure: "PVIO-GUEST fail what: why"; the run's result becomes fail. */
+void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "key=value" from the command line into buf: 1 found, 0 not. */
+int cmdline_get(const char *key, char *buf, size_t size);
+/* ms.us since the CPU's reset, for "first I/O" lines */
+void res_time(const char *key, uint64_t ns);
+
+struct pvio_ctx;
+struct probe_blk_args {
+	const char *address;
+	uint64_t sectors;   /* expected capacity in sectors, 0: unknown */
+	int bench;          /* also measure throughput */
+	int first;          /* the first device the guest touches */
+};
+void probe_blk(struct pvio_ctx *ctx, const struct probe_blk_args *a);
+struct probe_net_args {
+	const char *address;
+	const char *mac;    /* expected MAC ("52:54:..."), NULL: any */
+	int bench;
+	int pings;
+};
+void probe_net(struct pvio_ctx *ctx, const struct probe_net_args *a);
 
 #endif

@@ -1055,7 +1055,7 @@ START_TEST(network_refuses_bad_rndis)
 	uint8_t *bm = malloc(2048);
 	ck_assert_uint_eq(tx_section(&n, 0, 0, bm, pkt_msg(bm, big, 1600)), 5);
 	free(bm);
-	/* checksum offload asked for, never offered */
+	/* checksum offload asked for, never enabled */
 	l = pkt_msg(msg, f, 100);
 	uint8_t pm[256];
 	memcpy(pm, msg, 44);
@@ -1082,11 +1082,20 @@ START_TEST(network_refuses_bad_rndis)
 	/* unknown OID */
 	uint8_t v[8];
 	ck_assert_uint_eq(query(&n, 0x00FFFF01, v, 8), 0xC00000BB);
-	/* offloads the host did not offer */
+	/* offloads the host did not offer (LSOv1, RSC), a value out of
+	 * range, and ones it did */
 	uint8_t op[28] = { 0x80, 3 };
 	tg_p16(op + 2, 28);
-	op[5] = 4; /* tcp4 csum tx+rx */
+	op[9] = 2; /* LSOv1 on */
 	ck_assert_uint_eq(set(&n, 0xFC01020C, op, 28), 0xC00000BB);
+	op[9] = 0;
+	op[22] = 2; /* RSC for IPv4 on */
+	ck_assert_uint_eq(set(&n, 0xFC01020C, op, 28), 0xC00000BB);
+	op[22] = 0;
+	op[5] = 5; /* tcp4 csum: no such value */
+	ck_assert_uint_eq(set(&n, 0xFC01020C, op, 28), 0xC0010015);
+	op[5] = 4; /* tcp4 csum tx+rx */
+	ck_assert_uint_eq(set(&n, 0xFC01020C, op, 28), 0);
 	op[5] = 1;
 	ck_assert_uint_eq(set(&n, 0xFC01020C, op, 28), 0);
 	/* still moving frames */

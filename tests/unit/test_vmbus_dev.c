@@ -335,6 +335,11 @@ static void storvsp(struct fh *f, struct vmbus_chan *ch, const uint8_t *pkt,
 		data[3] = 8;
 		moved = 16;
 		break;
+	case 0x1A: /* MODE SENSE(6): the header (write protect in byte 2) */
+		memset(data, 0, 4);
+		data[0] = 3;
+		moved = 4;
+		break;
 	case 0x88:
 	case 0x8A: {
 		uint64_t lba = be64get(cdbc + 2);
@@ -466,10 +471,13 @@ static void rndis_reply(struct fh *f, struct vmbus_chan *ch, const uint8_t *m,
 			p32(info + 16, 0x150);
 			p32(info + 24, 0x50);
 			p32(info + 32, 0x50);
+			p32(info + 80, 2);     /* LSOv2 for 802.3 frames */
 			p32(info + 84, 62780);
 			p32(info + 88, 2);
+			p32(info + 92, 2);
 			p32(info + 96, 62780);
 			p32(info + 100, 2);
+			p32(info + 104, 0x5);  /* IPv6 ext headers, TCP opts */
 			il = m[30];
 			break;
 		case OID_GEN_RECEIVE_SCALE_CAPABILITIES:
@@ -1355,7 +1363,7 @@ START_TEST(net_open_and_caps)
 	ck_assert_uint_eq(f->filter, 0xd);
 	ck_assert_uint_eq(f->offload_set & 0xff, 4);       /* tcp4 TX+RX */
 	ck_assert_uint_eq(f->offload_set >> 8, 2);         /* LSOv2 ip4 on */
-	ck_assert_uint_eq(L->max_tx_frame, 65535 + 14);
+	ck_assert_uint_eq(L->max_tx_frame, 62780 + 14); /* LSOv2 maximum */
 	dev->ops->close(dev);
 	ck_assert_uint_eq(f->halted, 1);
 	ck_assert_uint_eq(f->revoked, 2);

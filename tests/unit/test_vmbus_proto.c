@@ -354,11 +354,23 @@ START_TEST(ndis_objects)
 	put(caps, 8, 0x50);   /* ip4 tx: TCP | UDP */
 	put(caps, 84, 62780); /* LSOv2 ip4 max */
 	put(caps, 88, 2);
+	put(caps, 96, 62780); /* LSOv2 ip6 max */
+	put(caps, 100, 2);
 	struct ndis_caps c;
+	/* LSOv2 counts only for Ethernet encapsulation */
+	ck_assert_int_eq(vmbus_ndis_parse_caps(caps, 156, &c), 0);
+	ck_assert_uint_eq(c.lso4_max, 0);
+	ck_assert_uint_eq(c.lso6_max, 0);
+	put(caps, 80, 2);     /* ip4 encap: 802.3 */
+	put(caps, 92, 2);     /* ip6 encap: 802.3, but no ext-header option */
 	ck_assert_int_eq(vmbus_ndis_parse_caps(caps, 156, &c), 0);
 	ck_assert_uint_eq(c.ip4_txcsum, 0x50);
 	ck_assert_uint_eq(c.lso4_max, 62780);
 	ck_assert_uint_eq(c.lso4_minsg, 2);
+	ck_assert_uint_eq(c.lso6_max, 0);
+	put(caps, 104, 0x5);  /* IPv6 extension headers, TCP options */
+	ck_assert_int_eq(vmbus_ndis_parse_caps(caps, 156, &c), 0);
+	ck_assert_uint_eq(c.lso6_max, 62780);
 	ck_assert_int_eq(vmbus_ndis_parse_caps(caps, 100, &c), -EINVAL);
 	caps[2] = 200; /* claims more than was returned */
 	ck_assert_int_eq(vmbus_ndis_parse_caps(caps, 156, &c), -EINVAL);
