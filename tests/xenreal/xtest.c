@@ -73,6 +73,8 @@ static int failures;
 /* ---------------------------------------------------------------- output */
 
 static void line(const char *kind, const char *name, const char *sep,
+		 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void line(const char *kind, const char *name, const char *sep,
 		 const char *fmt, va_list ap)
 {
 	char b[512];
