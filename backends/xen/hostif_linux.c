@@ -264,10 +264,9 @@ static int l_share(struct xen_hostif *h, uint16_t domid, uint32_t npages,
 		pvio_free(ctx, refs);
 		return -e;
 	}
+	/* gntalloc zeroes each page before granting it (alloc_page with
+	 * __GFP_ZERO): nothing of ours or the kernel's is in them (XSA-403) */
 	memcpy(refs, a->gref_ids, npages * sizeof(uint32_t));
-	/* the kernel hands out zeroed pages; zero again so that holds
-	 * whatever the kernel does (XSA-403: nothing of ours is shared) */
-	memset(va, 0, bytes);
 	rec->va = va;
 	rec->index = a->index;
 	rec->npages = npages;
