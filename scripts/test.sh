@@ -9,7 +9,9 @@
 # It installs what is missing (scripts/deps.sh), regenerates the build
 # system, then builds out of tree under build-test/ and runs, in order:
 #
-#   gcc    --enable-werror                          make check, make distcheck
+#   gcc    --enable-werror                          make check, make check-xen
+#                                                   (a real Xen under QEMU),
+#                                                   make distcheck
 #   clang  --enable-werror                          make check
 #   asan   gcc --enable-sanitizers=address,undefined make check
 #
@@ -43,7 +45,7 @@ SAN_ENV="ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0:print_summ
 # One line per build: NAME COMPILER "CONFIGURE ARGS" TARGET...  A new make
 # target (e.g. check-xen) is a word added to a line; a new build is a line.
 plan() {
-	build gcc   gcc   "--enable-werror"                        check distcheck
+	build gcc   gcc   "--enable-werror"                        check check-xen distcheck
 	build clang clang "--enable-werror"                        check
 	build asan  gcc   "--enable-sanitizers=address,undefined"  check
 }
