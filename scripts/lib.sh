@@ -159,7 +159,8 @@ start_testpmd() {
 	start_peer testpmd "$TMP/testpmd.sock" dpdk-testpmd --no-huge -m 512 \
 		--no-pci --no-shconf --no-telemetry --file-prefix="pvio-$$" \
 		--lcores="$lcores" --vdev "net_vhost0,iface=$TMP/testpmd.sock,client=0" -- \
-		--total-num-mbufs=4096 --stats-period 60 --forward-mode=io || return 1
+		--total-num-mbufs=4096 --stats-period 60 --forward-mode=io \
+		--no-flush-rx || return 1
 	BLK=""
 	NET="vhost-user:$TMP/testpmd.sock?class=net"
 }

@@ -38,7 +38,8 @@ if [ "$(nproc)" -gt 1 ]; then lcores=0@0,1@1; else lcores=0@0,1@0; fi
 start_peer testpmd "$T/testpmd.sock" dpdk-testpmd --no-huge -m 512 --no-pci \
 	--no-shconf --no-telemetry --file-prefix="pvio-tools-$$" --lcores="$lcores" \
 	--vdev "net_vhost0,iface=$T/testpmd.sock,client=0" -- \
-	--total-num-mbufs=4096 --stats-period 60 --forward-mode=io || exit 1
+	--total-num-mbufs=4096 --stats-period 60 --forward-mode=io \
+	--no-flush-rx || exit 1
 N="vhost-user:$T/testpmd.sock?class=net"
 check_info "$N" net KVM
 check_net "$N"

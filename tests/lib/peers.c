@@ -327,6 +327,9 @@ struct peer *peer_testpmd_start(const struct peer_testpmd_opts *o,
 			 "--no-shconf", "--no-telemetry", prefix, (char *)lc,
 			 "--vdev", vdev, "--", "--total-num-mbufs=4096",
 			 "--stats-period", "60", "--forward-mode=io", rxq, txq,
+			 /* frames sent before forwarding starts wait in the
+			  * ring instead of being flushed away */
+			 "--no-flush-rx",
 			 NULL };
 	return launch(p, argv, timeout_ms);
 }
