@@ -45,6 +45,24 @@ START_TEST(fmt_char_width)
 }
 END_TEST
 
+/* fuzz_core: a string that is not a number but has more digits than fit
+ * in 64 bits said -ERANGE ("out of range") instead of -EINVAL. */
+START_TEST(parse_u64_garbage_after_overflow)
+{
+	uint64_t v = 7;
+	ck_assert_int_eq(pvio_parse_u64("077375164674375164674407315x", UINT64_MAX,
+					&v),
+			 -EINVAL);
+	ck_assert_int_eq(pvio_parse_u64("0x1ffffffffffffffffz", UINT64_MAX, &v),
+			 -EINVAL);
+	ck_assert_int_eq(pvio_parse_u64("184467440737095516160", UINT64_MAX, &v),
+			 -ERANGE);
+	ck_assert_uint_eq(v, 7);
+	ck_assert_int_eq(pvio_parse_u64("18446744073709551615", UINT64_MAX, &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("fuzz-regress");
@@ -52,6 +70,7 @@ static Suite *suite(void)
 	tcase_add_test(c, fmt_h_hh);
 	tcase_add_test(c, fmt_negative_star_width);
 	tcase_add_test(c, fmt_char_width);
+	tcase_add_test(c, parse_u64_garbage_after_overflow);
 	suite_add_tcase(s, c);
 	return s;
 }
