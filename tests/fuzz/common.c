@@ -2,6 +2,9 @@
 /* tests/fuzz/common.c - the fuzz platform, guard zones, seed builders. */
 #include "fuzz.h"
 
+#include <stdarg.h>
+#include <sys/mman.h>
+
 #include <pvio/platform.h>
 #include <pvio/transport.h>
 
@@ -47,10 +50,11 @@ static void p_free(void *o, void *p)
 static int p_dma_alloc(void *o, size_t len, struct pvio_dma_region *out)
 {
 	(void)o;
-	void *va = NULL;
-	if (posix_memalign(&va, 4096, len))
+	/* anonymous pages: zeroed, and only touched pages cost anything */
+	void *va = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (va == MAP_FAILED)
 		return -ENOMEM;
-	memset(va, 0, len);
 	out->va = va;
 	out->dev_addr = FZ_DMA_BASE;
 	out->len = len;
@@ -63,7 +67,7 @@ static void p_dma_free(void *o, const struct pvio_dma_region *r)
 {
 	(void)o;
 	fz_unpoison(r->va, r->len);
-	free(r->va);
+	munmap(r->va, r->len);
 }
 
 static uint64_t p_now(void *o)
@@ -189,6 +193,21 @@ void fz_dma_put(pvio_ctx *ctx, void *p, size_t len, size_t align)
 	uint8_t *base = (uint8_t *)p - guard_lead(align);
 	fz_unpoison(base, guard_total(len, align));
 	pvio_dma_free(ctx, base);
+}
+
+void fz_note(const char *fmt, ...)
+{
+	static int on = -1;
+	if (on < 0)
+		on = getenv("FUZZ_VERBOSE") != NULL;
+	if (!on)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("fuzz: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
 }
 
 void fzb_put(struct fzb *b, const void *p, size_t len)

@@ -13,7 +13,7 @@
  *
  * Harnesses never wait for real: contexts run on the fuzz platform (a
  * clock that jumps on every reading, so every deadline passes after a
- * bounded number of polls; DMA memory from malloc), and fake hosts
+ * bounded number of polls; DMA memory from anonymous pages), and fake hosts
  * answer synchronously.  A violated property aborts with a one-line
  * reason, which libFuzzer reports as a crash.
  */
@@ -129,13 +129,17 @@ static inline void fz_str(struct fz *f, char *dst, size_t cap)
 		}                                                             \
 	} while (0)
 
+/* Harness progress notes (FUZZ_VERBOSE set in the environment). */
+void fz_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---------------------------------------------------------------- platform */
 
 #define FZ_TICK_NS 1000000ull /* the clock moves 1 ms per reading */
 
-/* A context on the fuzz platform: pool bytes of DMA memory (malloc'd,
- * so ASan sees the region), log messages dropped unless FUZZ_LOG is set
- * in the environment, waits bounded by timeout_ms of fake time. */
+/* A context on the fuzz platform: pool bytes of DMA memory (anonymous
+ * pages; guard zones are poisoned by fz_dma_get), log messages dropped
+ * unless FUZZ_LOG is set in the environment, waits bounded by timeout_ms
+ * of fake time. */
 pvio_ctx *fz_ctx(size_t pool, uint32_t timeout_ms);
 void fz_ctx_free(pvio_ctx *ctx);
 /* The same with device-access hooks (mmio_map, mmio_read/write, port and

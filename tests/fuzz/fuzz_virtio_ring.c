@@ -155,7 +155,8 @@ static bool split_take(struct h *h)
 			  "bad indirect descriptor");
 		const struct vring_desc *tab =
 			pvio_dma_to_va(h->ctx, ring[head].addr, ring[head].len);
-		MODEL_CHECK(h, tab, "indirect table outside DMA memory");
+		MODEL_CHECK(h, tab && !((uintptr_t)tab & 7),
+			    "indirect table outside DMA memory or misaligned");
 		if (!check_chain(h, tab, ring[head].len / 16, 0, true, t))
 			return false;
 		t->ndesc = 1;
@@ -207,7 +208,8 @@ static bool packed_take(struct h *h)
 		 * (only WRITE means anything in their flags) */
 		const struct vring_packed_desc *tab =
 			pvio_dma_to_va(h->ctx, d->addr, d->len);
-		MODEL_CHECK(h, tab, "indirect table outside DMA memory");
+		MODEL_CHECK(h, tab && !((uintptr_t)tab & 7),
+			    "indirect table outside DMA memory or misaligned");
 		struct vring_desc flat[MAXSEG + 1];
 		unsigned n = d->len / 16;
 		MODEL_CHECK(h, n <= MAXSEG, "indirect table of %u", n);
