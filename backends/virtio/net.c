@@ -281,7 +281,9 @@ static int net_setup(struct virtio_dev *vd, const struct pvio_dev_config *cfg)
 	n->ctrl = virtio_has(vd, VW_NET_F_CTRL_VQ) ? (int)(2 * n->npairs) : -1;
 
 	size_t tags = n->max_tags;
-	size_t per_priv = tags * (2 + sizeof(uint8_t *) + sizeof(uint32_t));
+	/* each pair's block starts with the pointer array: keep it aligned */
+	size_t per_priv = (tags * (2 + sizeof(uint8_t *) + sizeof(uint32_t)) +
+			   sizeof(uint8_t *) - 1) & ~(sizeof(uint8_t *) - 1);
 	size_t per_tx = tags * TXSLOT;
 	n->p = pvio_zalloc(ctx, n->npairs * sizeof(*n->p));
 	n->priv_mem = pvio_zalloc(ctx, n->npairs * per_priv);
