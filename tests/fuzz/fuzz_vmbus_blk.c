@@ -64,6 +64,9 @@ struct h {
 	struct held held[MAXQ][8];
 	unsigned nheld[MAXQ];
 	uint8_t *data;
+	/* transaction ids the host has read and not answered, per channel */
+	uint64_t with_host[MAXQ][256];
+	unsigned nwith[MAXQ];
 	uint64_t blocks;      /* what the host says */
 	uint32_t bs;
 	bool hostile, lazy, opening;
@@ -83,6 +86,12 @@ static struct tag *tag_of_tid(struct h *h, unsigned c, uint64_t tid)
 static void reply(struct h *h, unsigned c, uint64_t tid,
 		  const struct vstor_packet *vp)
 {
+	/* the host no longer holds it */
+	for (unsigned i = 0; c < MAXQ && i < h->nwith[c]; i++)
+		if (h->with_host[c][i] == tid) {
+			h->with_host[c][i] = h->with_host[c][--h->nwith[c]];
+			break;
+		}
 	uint16_t type = VMBUS_PKT_COMP;
 	uint32_t len = sizeof(*vp);
 	if (fz_u8(h->f) == 0xfe) { /* hostile: another type or a short one */
@@ -341,6 +350,8 @@ static void process(struct vmfx *x, unsigned c, bool waited)
 		h->held[c][i] = h->held[c][--h->nheld[c]];
 		answer(h, c, hd.pkt, hd.len);
 	}
+	uint64_t seen[64];
+	unsigned nseen = 0;
 	for (;;) {
 		uint8_t pkt[1024];
 		int n = vmfx_get(x, c, pkt, sizeof(pkt));
@@ -355,6 +366,21 @@ static void process(struct vmfx *x, unsigned c, bool waited)
 		struct vstor_packet vp;
 		FZ_ASSERT((uint32_t)n >= hlen + sizeof(vp), "short VSTOR packet");
 		memcpy(&vp, pkt + hlen, sizeof(vp));
+		/* pvio sends a request again only after the host answered
+		 * it (a retry): never while the host still holds it, and
+		 * never twice in what it wrote before it saw any answer */
+		for (unsigned i = 0; i < h->nwith[c]; i++)
+			FZ_ASSERT(h->with_host[c][i] != d.trans_id,
+				  "pvio sent transaction %llu again while the host "
+				  "still holds it", (unsigned long long)d.trans_id);
+		for (unsigned i = 0; i < nseen; i++)
+			FZ_ASSERT(seen[i] != d.trans_id, "pvio wrote transaction "
+				  "%llu twice without an answer in between",
+				  (unsigned long long)d.trans_id);
+		if (nseen < 64)
+			seen[nseen++] = d.trans_id;
+		if (h->nwith[c] < 256)
+			h->with_host[c][h->nwith[c]++] = d.trans_id;
 		bool data = vp.operation == VSTOR_OP_EXECUTE_SRB &&
 			    (vp.u.srb.cdb_sense[0] == SCSI_READ_16 ||
 			     vp.u.srb.cdb_sense[0] == SCSI_WRITE_16 ||
