@@ -12,6 +12,7 @@ PKGS="
   libxen-dev xenstore-utils
   libvirt-dev libxml2-dev libvirt-clients libvirt-daemon
   libvirt-daemon-driver-qemu qemu-system-x86 python3
+  kmod cpio
 "
 # build-essential..check   the library, tools and unit tests
 # clang, libclang-rt-14-dev  the clang build and its sanitizer runtime
@@ -33,6 +34,11 @@ PKGS="
 # qemu-system-x86, python3 also: the probe guest booted on q35 and microvm
 #                          (tests/integration/guest_qemu.sh, guest_install.sh;
 #                          python3 writes and checks the disk images)
+# kmod, cpio               `make check-xen` (tests/xenreal): depmod/modinfo
+#                          for dom0's modules, cpio for its initramfs; it
+#                          also needs qemu-system-x86 and libxen-dev (above)
+#                          and downloads Xen, dom0's kernel, busybox-static
+#                          and xenstore-utils itself (apt-get download)
 
 missing=""
 for p in $PKGS; do

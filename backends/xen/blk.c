@@ -164,7 +164,7 @@ static int blk_features(void *arg)
 		r = xd->h->ops->share(xd->h, xd->xb.be_domid, npages, false,
 				      &q->ring_mem);
 		if (r < 0)
-			return xen_share_error(xd->ctx, r, "a ring", npages);
+			return xen_share_error(xd, r, "a ring", npages);
 		b->nq = i + 1;
 		xen_ring_init(&q->ring, q->ring_mem.va,
 			      (size_t)npages * XEN_PAGE_SIZE, XEN_BLKIF_SLOT, 0);
@@ -434,6 +434,18 @@ static int blk_q_setup(struct xen_blk *b, struct blk_q *q, uint32_t tags,
 	int r;
 
 	q->nsh = tags < b->nr_ents ? tags : b->nr_ents;
+	if (xd->copy && b->indirect && xd->h->share_limit) {
+		/* Shared pages are limited (gntalloc): every request slot
+		 * holds ind_pages indirect pages, and the copy pool needs at
+		 * least one request's worth.  Fewer slots, rather than a
+		 * failure, when both do not fit. */
+		uint32_t room = xen_share_room(xd->h) / queues_left;
+		uint32_t fit = room > b->max_segs
+				       ? (room - b->max_segs) / b->ind_pages
+				       : 0;
+		if (fit < q->nsh)
+			q->nsh = fit ? fit : 1;
+	}
 	q->sh = pvio_zalloc(ctx, q->nsh * sizeof(*q->sh));
 	q->segs = pvio_zalloc(ctx, (size_t)q->nsh * b->max_segs *
 					   sizeof(*q->segs));
@@ -450,7 +462,7 @@ static int blk_q_setup(struct xen_blk *b, struct blk_q *q, uint32_t tags,
 		r = xd->h->ops->share(xd->h, dom, q->nsh * b->ind_pages,
 				      !b->persistent, &q->ind);
 		if (r < 0)
-			return xen_share_error(ctx, r, "indirect segments",
+			return xen_share_error(xd, r, "indirect segments",
 					       q->nsh * b->ind_pages);
 	}
 	uint64_t want = (uint64_t)q->nsh * b->max_segs;
@@ -472,7 +484,7 @@ static int blk_q_setup(struct xen_blk *b, struct blk_q *q, uint32_t tags,
 					      b->max_segs);
 		r = xd->h->ops->share(xd->h, dom, pages, false, &q->pool);
 		if (r < 0)
-			return xen_share_error(ctx, r, "the data pool", pages);
+			return xen_share_error(xd, r, "the data pool", pages);
 		q->pool_free = pvio_zalloc(ctx, pages * sizeof(uint32_t));
 		if (!q->pool_free)
 			return pvio_set_error(ctx, ENOMEM, "out of memory");

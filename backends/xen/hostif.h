@@ -18,11 +18,11 @@
  *  - the toolstack's part of attaching a device (the sim's DEVICE_ATTACH,
  *    hand-written back-end nodes when self-attaching in dom0).
  *
- * hostif_sim.c implements it over docs/sim-hostif.md.  A Linux
- * implementation would use /dev/xen/gntalloc for share/unshare (and leave
- * gnttab NULL: blk.c and net.c then copy data through shared pages), one
- * /dev/xen/evtchn descriptor per port, and the xenstored socket or
- * /dev/xen/xenbus for the byte stream.
+ * hostif_sim.c implements it over docs/sim-hostif.md.  hostif_linux.c
+ * uses /dev/xen/gntalloc for share/unshare (and leaves gnttab NULL: blk.c
+ * and net.c then copy data through shared pages), one /dev/xen/evtchn
+ * descriptor per port, and the xenstored socket or /dev/xen/xenbus for
+ * the byte stream.
  */
 #ifndef PVIO_XEN_HOSTIF_H
 #define PVIO_XEN_HOSTIF_H
@@ -111,6 +111,8 @@ struct xen_hostif {
 	 * counted).  blk.c and net.c size their copy pools to fit. */
 	uint32_t share_limit;
 	uint32_t shared;
+	/* What share_limit is, for error messages ("gntalloc's limit ..."). */
+	const char *share_what;
 };
 
 #endif /* PVIO_XEN_HOSTIF_H */

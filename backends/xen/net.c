@@ -308,7 +308,7 @@ static int net_q_setup(struct xen_net *n, struct net_q *q, uint32_t tags)
 
 	if ((r = h->ops->share(h, dom, 1, false, &q->tx_mem)) < 0 ||
 	    (r = h->ops->share(h, dom, 1, false, &q->rx_mem)) < 0)
-		return xen_share_error(ctx, r, "a ring", 1);
+		return xen_share_error(xd, r, "a ring", 1);
 	xen_ring_init(&q->tx, q->tx_mem.va, XEN_PAGE_SIZE, XEN_NETIF_TX_SLOT, 0);
 	xen_ring_init(&q->rx, q->rx_mem.va, XEN_PAGE_SIZE, XEN_NETIF_RX_SLOT, 0);
 	if (q->tx.nr_ents != NET_SLOTS || q->rx.nr_ents != NET_SLOTS)
@@ -350,7 +350,7 @@ static int net_q_setup(struct xen_net *n, struct net_q *q, uint32_t tags)
 					      xen_share_room(h), 2 * NET_SLOTS);
 		if ((r = h->ops->share(h, dom, NET_SLOTS, true, &q->tx_pool)) < 0 ||
 		    (r = h->ops->share(h, dom, NET_SLOTS, false, &q->rx_pool)) < 0)
-			return xen_share_error(ctx, r, "packet buffers",
+			return xen_share_error(xd, r, "packet buffers",
 					       NET_SLOTS);
 	} else {
 		r = xen_gnt_pool_init(&q->gp, h->gnttab, 2 * NET_SLOTS);

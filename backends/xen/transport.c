@@ -116,8 +116,20 @@ int xen_parse_device(pvio_ctx *ctx, const char *spec, char type[4],
 	return 0;
 }
 
-int xen_share_error(pvio_ctx *ctx, int r, const char *what, uint32_t npages)
+int xen_share_error(struct xen_dev *xd, int r, const char *what,
+		    uint32_t npages)
 {
+	pvio_ctx *ctx = xd->ctx;
+	const struct xen_hostif *h = xd->h;
+	if (r == -ENOSPC && h->share_limit)
+		return pvio_set_error(ctx, ENOSPC,
+				      "cannot share %u pages for %s: %u of the "
+				      "%u pages %s are in use; use fewer queues "
+				      "or a smaller ?indirect= / ?ring-order=, "
+				      "or raise that limit",
+				      npages, what, h->shared, h->share_limit,
+				      h->share_what ? h->share_what
+						    : "this host lets us share");
 	if (r == -ENOMEM)
 		return pvio_set_error(ctx, ENOMEM,
 				      "cannot share %u pages for %s: out of "

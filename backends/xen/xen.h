@@ -330,7 +330,8 @@ static inline struct xen_dev *xen_dev_of(pvio_dev *dev)
 }
 
 /* The one-line error for a failed hostif share() of npages for what. */
-int xen_share_error(pvio_ctx *ctx, int r, const char *what, uint32_t npages);
+int xen_share_error(struct xen_dev *xd, int r, const char *what,
+		    uint32_t npages);
 
 /* Shared dev ops. */
 int xen_service(pvio_dev *dev);

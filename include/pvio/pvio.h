@@ -190,7 +190,12 @@ int pvio_dev_get_info(pvio_dev *dev, struct pvio_dev_info *info);
  *   sim-xen:SOCKET/vif/N
  *   sim-hyperv:SOCKET/storvscN      pvio's simulated Hyper-V host
  *   sim-hyperv:SOCKET/netvscN
- *   xen:vbd/N, xen:vif/N            real Xen (through the /dev/xen devices)
+ *   xen:vbd/N, xen:vif/N            a device of the Xen domain we run in,
+ *                                   from Linux user space (/dev/xen/gntalloc,
+ *                                   evtchn, xenstore): N is the id under
+ *                                   device/vbd or device/vif, e.g.
+ *                                   xen:vbd/51712 (xvda), xen:vif/0;
+ *                                   [?xenstore=PATH] (socket or xenbus device)
  *   vmbus-uio:UUID                  Hyper-V channel handed to user space by
  *                                   Linux uio_hv_generic
  *   virtio-pci:BB:DD.F, virtio-mmio:0xADDR   (freestanding)
