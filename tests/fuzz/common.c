@@ -26,6 +26,7 @@
 struct fz_plat {
 	struct pvio_platform plat; /* first: pvio_ctx_platform() finds us */
 	uint64_t clock;
+	uint64_t dma_next; /* device address of the next region */
 	bool log;
 	void *user;
 };
@@ -49,14 +50,16 @@ static void p_free(void *o, void *p)
 
 static int p_dma_alloc(void *o, size_t len, struct pvio_dma_region *out)
 {
-	(void)o;
+	struct fz_plat *p = o;
 	/* anonymous pages: zeroed, and only touched pages cost anything */
 	void *va = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (va == MAP_FAILED)
 		return -ENOMEM;
 	out->va = va;
-	out->dev_addr = FZ_DMA_BASE;
+	/* regions never share device addresses (a 1 MiB gap between) */
+	out->dev_addr = FZ_DMA_BASE + p->dma_next;
+	p->dma_next += ((uint64_t)len + (2u << 20) - 1) & ~((1ull << 20) - 1);
 	out->len = len;
 	out->fd = -1;
 	out->fd_offset = 0;

@@ -41,6 +41,7 @@
 
 struct fq {
 	bool set, enabled;
+	bool wedged; /* a hostile device scribbled over its own view */
 	struct vdq d;
 	struct vdq_chain held[HELD_MAX];
 	uint32_t held_tag[HELD_MAX];
@@ -209,7 +210,7 @@ static void process(struct vh *v, unsigned vq, bool waited)
 {
 	struct fq *q = v->q[vq];
 	struct fz *f = v->f;
-	if (!q || !q->set || !q->enabled)
+	if (!q || !q->set || !q->enabled || q->wedged)
 		return;
 	uint8_t mode = fz_u8(f);
 	if (mode == 0xff) {
@@ -236,6 +237,13 @@ static void process(struct vh *v, unsigned vq, bool waited)
 		struct vdq_chain *c = &q->held[q->nheld];
 		const char *why;
 		int r = vdq_take(&q->d, c, &why);
+		if (r < 0 && v->hostile && q->d.packed) {
+			/* in a packed ring the device may have written over
+			 * available descriptors itself (scribble): it stops */
+			q->wedged = true;
+			v->lazy = true;
+			return;
+		}
 		FZ_ASSERT(r >= 0, "the driver wrote a bad chain on vq %u: %s", vq,
 			  why);
 		if (!r)
