@@ -356,7 +356,7 @@ static void op_read(struct h *h)
 static void op_control(struct h *h)
 {
 	struct fz *f = h->f;
-	uint8_t m[VMBUS_MSG_MAX];
+	uint8_t m[VMBUS_MSG_MAX + 1]; /* one byte more than a message */
 	memset(m, 0, sizeof(m));
 	uint32_t relid = 1 + fz_below(f, 4);
 	uint32_t t;

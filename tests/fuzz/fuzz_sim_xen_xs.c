@@ -100,9 +100,10 @@ static uint32_t payload(struct fz *f, uint32_t type, uint8_t *p)
 	case SXS_SET_PERMS: {
 		static const char *const perms[] = { "n3", "r0", "b4", "w3",
 						     "n0\0r3", "x9", "n65535" };
-		const char *pm = perms[fz_below(f, 7)];
+		unsigned pi = fz_below(f, 7);
+		const char *pm = perms[pi];
 		size_t ml = strlen(pm) + 1;
-		if (pm[ml] == 'r')
+		if (pi == 4)
 			ml += 3; /* the two-entry list */
 		memcpy(p + n, pm, ml);
 		n += (uint32_t)ml;

@@ -353,7 +353,7 @@ static void process(struct vmfx *x, unsigned c, bool waited)
 	uint64_t seen[64];
 	unsigned nseen = 0;
 	for (;;) {
-		uint8_t pkt[1024];
+		static uint8_t pkt[1u << 19]; /* len8 * 8 at most */
 		int n = vmfx_get(x, c, pkt, sizeof(pkt));
 		FZ_ASSERT(n >= 0, "pvio wrote a malformed packet on channel %u", c);
 		if (!n)

@@ -49,6 +49,10 @@ static void queue_msg(struct port *p, const void *m, uint32_t len)
 	memset(p->q[i], 0, VMBUS_MSG_MAX);
 	memcpy(p->q[i], m, len > VMBUS_MSG_MAX ? VMBUS_MSG_MAX : len);
 	p->qlen[i] = len;
+	uint32_t t, w2;
+	memcpy(&t, p->q[i], 4);
+	memcpy(&w2, p->q[i] + 8, 4);
+	fz_note("host: type %u len %u word2 %u", t, len, w2);
 }
 
 static int relid_slot(struct port *p, uint32_t relid)
@@ -77,27 +81,39 @@ static void stray(struct port *p)
 			       &relid, 4);
 			len = sizeof(struct vmbus_msg_offer);
 		}
-		memcpy(&relid, m + offsetof(struct vmbus_msg_offer, child_relid), 4);
-		if (relid_slot(p, relid) < 0 && p->nrel < 64) {
-			p->relids[p->nrel] = relid;
-			p->rescinded[p->nrel] = p->released[p->nrel] = false;
-			p->nrel++;
-		} else if (relid_slot(p, relid) >= 0) {
-			int s = relid_slot(p, relid);
-			if (p->released[s])
-				p->rescinded[s] = p->released[s] = false;
-		}
 	}
 	if (type == VMBUS_MSG_RESCIND_CHANNELOFFER) {
 		uint32_t relid = p->nrel ? p->relids[fz_below(f, p->nrel)]
 					 : fz_u32(f);
 		memcpy(m + 8, &relid, 4);
 		len = 12;
+	}
+	queue_msg(p, m, len);
+}
+
+/* The model follows what pvio has been told: offers and rescinds count
+ * when they are delivered, not when queued. */
+static void track(struct port *p, const uint8_t *m, uint32_t len)
+{
+	uint32_t type, relid;
+	memcpy(&type, m, 4);
+	if (type == VMBUS_MSG_OFFERCHANNEL &&
+	    len >= offsetof(struct vmbus_msg_offer, child_relid) + 4) {
+		memcpy(&relid, m + offsetof(struct vmbus_msg_offer, child_relid), 4);
+		int s = relid_slot(p, relid);
+		if (s < 0 && p->nrel < 64) {
+			p->relids[p->nrel] = relid;
+			p->rescinded[p->nrel] = p->released[p->nrel] = false;
+			p->nrel++;
+		} else if (s >= 0 && p->released[s]) {
+			p->rescinded[s] = p->released[s] = false;
+		}
+	} else if (type == VMBUS_MSG_RESCIND_CHANNELOFFER && len >= 12) {
+		memcpy(&relid, m + 8, 4);
 		int s = relid_slot(p, relid);
 		if (s >= 0)
 			p->rescinded[s] = true;
 	}
-	queue_msg(p, m, len);
 }
 
 static int p_post(void *port, uint32_t conn_id, const void *msg, uint32_t len,
@@ -109,8 +125,10 @@ static int p_post(void *port, uint32_t conn_id, const void *msg, uint32_t len,
 	FZ_ASSERT(len >= 8 && len <= VMBUS_MSG_MAX, "posted %u bytes", len);
 	uint8_t m[VMBUS_MSG_MAX] = { 0 };
 	memcpy(m, msg, len);
-	uint32_t type;
+	uint32_t type, w2;
 	memcpy(&type, m, 4);
+	memcpy(&w2, m + 8, 4);
+	fz_note("guest: type %u len %u word2 %u", type, len, w2);
 	uint8_t k = fz_u8(f);
 	if (k == 0xff) {
 		p->lost = true;
@@ -153,11 +171,6 @@ static int p_post(void *port, uint32_t conn_id, const void *msg, uint32_t len,
 			if (fz_u8(f) == 0xff)
 				o.child_relid = fz_u32(f);
 			queue_msg(p, &o, sizeof(o));
-			if (relid_slot(p, o.child_relid) < 0 && p->nrel < 64) {
-				p->relids[p->nrel] = o.child_relid;
-				p->rescinded[p->nrel] = p->released[p->nrel] = false;
-				p->nrel++;
-			}
 		}
 		struct vmbus_msg_hdr d = { VMBUS_MSG_ALLOFFERS_DELIVERED, 0 };
 		memcpy(r, &d, sizeof(d));
@@ -290,6 +303,7 @@ static int p_recv(void *port, void *buf, uint32_t *len)
 		return 0;
 	memcpy(buf, p->q[p->qh], VMBUS_MSG_MAX);
 	*len = p->qlen[p->qh];
+	track(p, p->q[p->qh], *len);
 	p->qh = (p->qh + 1) % 32;
 	p->qn--;
 	return 1;
