@@ -769,6 +769,9 @@ static int blk_kick(pvio_dev *dev, unsigned qi)
 	if (qi >= b->nq)
 		return -EINVAL;
 	struct blkq *q = &b->q[qi];
+	if (!q->ch->open)
+		/* closed by a quiesce that gave up: the ring is gone */
+		return dev->state == PVIO_DEV_REMOVED ? -ENODEV : -EIO;
 	if (q->nretry && flush_retries(b, q) < 0)
 		return -EIO;
 	vmbus_chan_kick(q->ch, &dev->stats[qi]);

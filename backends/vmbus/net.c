@@ -1008,6 +1008,9 @@ static int net_kick(pvio_dev *dev, unsigned qi, unsigned which)
 		return -EINVAL;
 	struct netq *q = &n->q[qi];
 	(void)which;
+	if (!q->ch->open)
+		/* closed by a quiesce that gave up: the ring is gone */
+		return dev->state == PVIO_DEV_REMOVED ? -ENODEV : -EIO;
 	/* receive buffers are private: posting them needs no signal; a
 	 * completion that waited for ring room is sent now */
 	flush_acks(q, &dev->stats[qi]);
