@@ -17,11 +17,15 @@
  * RELID_RELEASED is sent only for a rescinded relid, once per rescind;
  * OPENCHANNEL and GPADL messages name offered, not rescinded channels;
  * a GPADL describes exactly the pages pvio asked for; nothing is posted
- * after the connection is lost.
+ * after the connection is lost; memory the host still holds through a
+ * GPADL (created - or not refused - and neither torn down nor released by
+ * a rescind) stays allocated: freeing it would let the host see whatever
+ * is allocated there next.
  */
 #include "fuzz.h"
 
 #include "backends/vmbus/conn.h"
+#include "core/core.h"
 
 struct port {
 	struct fz *f;
@@ -38,8 +42,45 @@ struct port {
 	/* a GPADL being described */
 	uint32_t g_relid, g_handle, g_pages, g_got;
 	uint64_t g_first;
+	/* GPADLs the host holds */
+	struct {
+		bool on;
+		uint32_t handle, relid, pages;
+		uint64_t pfn;
+	} held[32];
 	struct vmbus_conn *c;
 };
+
+static void held_drop(struct port *p, bool by_relid, uint32_t v)
+{
+	for (unsigned i = 0; i < 32; i++)
+		if (p->held[i].on &&
+		    (by_relid ? p->held[i].relid : p->held[i].handle) == v)
+			p->held[i].on = false;
+}
+
+/* Every GPADL the host holds describes memory that is still allocated. */
+static void check_held(struct port *p)
+{
+	if (p->lost)
+		return; /* the host is gone */
+	const struct pvio_dma_pool *d = &p->ctx->dma;
+	for (unsigned i = 0; i < 32; i++) {
+		if (!p->held[i].on)
+			continue;
+		uint64_t a = p->held[i].pfn << 12;
+		uint64_t len = (uint64_t)p->held[i].pages << 12;
+		bool ok = false;
+		for (unsigned k = 0; k < d->nused && !ok; k++) {
+			const struct pvio_extent *e = &d->used[k];
+			uint64_t base = d->regions[e->region].dev_addr + e->off;
+			ok = a >= base && a + len <= base + e->len;
+		}
+		FZ_ASSERT(ok, "GPADL 0x%x (relid %u, %u pages) is still the "
+			  "host's, but its memory was freed", p->held[i].handle,
+			  p->held[i].relid, p->held[i].pages);
+	}
+}
 
 static void queue_msg(struct port *p, const void *m, uint32_t len)
 {
@@ -113,6 +154,7 @@ static void track(struct port *p, const uint8_t *m, uint32_t len)
 		int s = relid_slot(p, relid);
 		if (s >= 0)
 			p->rescinded[s] = true;
+		held_drop(p, true, relid); /* the host lets go of them */
 	}
 }
 
@@ -183,6 +225,8 @@ static int p_post(void *port, uint32_t conn_id, const void *msg, uint32_t len,
 		int s = relid_slot(p, h.child_relid);
 		FZ_ASSERT(s >= 0, "GPADL for relid %u, never offered",
 			  h.child_relid);
+		FZ_ASSERT(!p->rescinded[s], "GPADL for relid %u after its "
+			  "rescind", h.child_relid);
 		FZ_ASSERT(h.rangecount == 1 && h.range_buflen >= 16 &&
 			  (h.range_buflen - 8) % 8 == 0, "GPADL header");
 		p->g_relid = h.child_relid;
@@ -229,6 +273,19 @@ static int p_post(void *port, uint32_t conn_id, const void *msg, uint32_t len,
 			gc.status = fz_u8(f) < 0xe0 ? 0 : fz_u32(f);
 			memcpy(r, &gc, sizeof(gc));
 			rlen = sizeof(gc);
+			/* the host has it unless it says no */
+			bool refused = answer && gc.status != 0 &&
+				       gc.gpadl == p->g_handle &&
+				       gc.child_relid == p->g_relid;
+			for (unsigned i = 0; i < 32 && !refused; i++)
+				if (!p->held[i].on) {
+					p->held[i].on = true;
+					p->held[i].handle = p->g_handle;
+					p->held[i].relid = p->g_relid;
+					p->held[i].pages = p->g_pages;
+					p->held[i].pfn = p->g_first;
+					break;
+				}
 		}
 		break;
 	}
@@ -239,6 +296,8 @@ static int p_post(void *port, uint32_t conn_id, const void *msg, uint32_t len,
 		int s = relid_slot(p, o.child_relid);
 		FZ_ASSERT(s >= 0, "OPENCHANNEL of relid %u, never offered",
 			  o.child_relid);
+		FZ_ASSERT(!p->rescinded[s], "OPENCHANNEL of relid %u after its "
+			  "rescind", o.child_relid);
 		struct vmbus_msg_open_result res = { 0 };
 		res.hdr.type = VMBUS_MSG_OPENCHANNEL_RESULT;
 		res.child_relid = fz_u8(f) < 0xf0 ? o.child_relid : fz_u32(f);
@@ -257,6 +316,8 @@ static int p_post(void *port, uint32_t conn_id, const void *msg, uint32_t len,
 								      : fz_u32(f) };
 		memcpy(r, &td, sizeof(td));
 		rlen = sizeof(td);
+		if (answer && td.gpadl == t.gpadl)
+			held_drop(p, false, t.gpadl);
 		break;
 	}
 	case VMBUS_MSG_RELID_RELEASED: {
@@ -392,6 +453,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		default:
 			break;
 		}
+		check_held(p);
 	}
 	for (unsigned i = 0; i < 4; i++) {
 		if (bufs[i].va)
@@ -399,7 +461,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ch[i].open || ch[i].ring_mem)
 			vmbus_conn_close(c, &ch[i]);
 	}
-	vmbus_conn_disconnect(c);
+	check_held(p);
+	vmbus_conn_disconnect(c); /* UNLOAD: the host lets go of everything */
 	free(c);
 	free(p);
 	fz_ctx_free(ctx);
