@@ -20,7 +20,7 @@
  * answers or closes the connection - and closes it when the input runs
  * out.  What remains is pvio's own bounded wait for rings to drain after
  * a stop position it cannot reach yet; the context's timeout is short
- * (300 ms) to keep that cheap.
+ * (50 ms) to keep that cheap.
  *
  * Properties: no crash, leak or sanitizer report; every failure comes with
  * a message; pvio never accepts a feature that was not offered; the
@@ -541,7 +541,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    .dma_pool_size = 4u << 20,
 				    .log_level = getenv("FUZZ_LOG") ? PVIO_LOG_DEBUG
 								    : PVIO_LOG_ERROR,
-				    .timeout_ms = 300 };
+				    .timeout_ms = 50 };
 	pvio_ctx *ctx;
 	FZ_ASSERT(pvio_ctx_new(&co, &ctx) == 0, "context");
 
