@@ -86,6 +86,11 @@ int pvio_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		if (*p == '*') {
 			width = va_arg(ap, int);
 			p++;
+			if (width < 0) {
+				/* as in C: a negative width is the - flag */
+				left = 1;
+				width = width < -65536 ? 65536 : -width;
+			}
 		} else {
 			while (*p >= '0' && *p <= '9')
 				width = width * 10 + (*p++ - '0');
@@ -105,8 +110,11 @@ int pvio_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			lng++;
 			p++;
 		}
-		while (*p == 'h')
-			p++; /* promoted to int anyway */
+		int shrt = 0; /* h: short, hh: char (passed as int) */
+		while (*p == 'h') {
+			shrt++;
+			p++;
+		}
 		if (*p == 'z') {
 			sz = 1;
 			p++;
@@ -122,6 +130,10 @@ int pvio_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				s = va_arg(ap, long long);
 			else if (lng == 1)
 				s = va_arg(ap, long);
+			else if (shrt == 1)
+				s = (short)va_arg(ap, int);
+			else if (shrt >= 2)
+				s = (signed char)va_arg(ap, int);
 			else
 				s = va_arg(ap, int);
 			put_num(&o, s < 0 ? 0ull - (unsigned long long)s
@@ -137,6 +149,10 @@ int pvio_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				u = va_arg(ap, unsigned long long);
 			else if (lng == 1)
 				u = va_arg(ap, unsigned long);
+			else if (shrt == 1)
+				u = (unsigned short)va_arg(ap, unsigned int);
+			else if (shrt >= 2)
+				u = (unsigned char)va_arg(ap, unsigned int);
 			else
 				u = va_arg(ap, unsigned int);
 			put_num(&o, u, 0, *p == 'u' ? 10 : 16, *p == 'X', width,
@@ -151,9 +167,18 @@ int pvio_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 's':
 			put_str(&o, va_arg(ap, const char *), width, left, prec);
 			break;
-		case 'c':
-			put(&o, (char)va_arg(ap, int));
+		case 'c': {
+			char ch = (char)va_arg(ap, int);
+			int pad = width > 1 ? width - 1 : 0;
+			if (!left)
+				while (pad-- > 0)
+					put(&o, ' ');
+			put(&o, ch);
+			if (left)
+				while (pad-- > 0)
+					put(&o, ' ');
 			break;
+		}
 		case '%':
 			put(&o, '%');
 			break;

@@ -51,6 +51,7 @@ int pvio_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
 	unsigned base = 10;
+	bool big = false;
 
 	if (!s || !*s)
 		return -EINVAL;
@@ -70,11 +71,13 @@ int pvio_parse_u64(const char *s, uint64_t max, uint64_t *out)
 			d = (unsigned)(*s - 'A' + 10);
 		else
 			return -EINVAL;
+		/* too big; still a number only if every character is a digit */
 		if (v > (UINT64_MAX - d) / base)
-			return -ERANGE;
-		v = v * base + d;
+			big = true;
+		else
+			v = v * base + d;
 	}
-	if (v > max)
+	if (big || v > max)
 		return -ERANGE;
 	*out = v;
 	return 0;

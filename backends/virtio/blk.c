@@ -116,8 +116,17 @@ static int blk_probe(struct virtio_dev *vd)
 	}
 	if (segs > BLK_MAX_SEGS)
 		segs = BLK_MAX_SEGS;
-	if (!virtio_offers(vd, VW_F_INDIRECT_DESC) && segs > vd->qsize - 2u)
-		segs = vd->qsize > 2 ? vd->qsize - 2u : 1;
+	if (!virtio_offers(vd, VW_F_INDIRECT_DESC)) {
+		/* header, data and status descriptors in the ring itself */
+		if (vd->qsize < 3)
+			return pvio_set_error(ctx, EPROTO,
+					      "%s: virtqueues of %u entries cannot "
+					      "hold a request (header, data, status) "
+					      "without indirect descriptors",
+					      vd->address, vd->qsize);
+		if (segs > vd->qsize - 2u)
+			segs = vd->qsize - 2u;
+	}
 	uint32_t segsz = BLK_NOLIMIT_SEG;
 	if (virtio_offers(vd, VW_BLK_F_SIZE_MAX)) {
 		uint32_t v = virtio_le32(c + VW_BLK_CFG_SIZE_MAX);

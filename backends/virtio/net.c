@@ -164,8 +164,14 @@ static int net_probe(struct virtio_dev *vd)
 	     virtio_offers(vd, VW_NET_F_HOST_TSO6)))
 		L->max_tx_frame = NET_TSO_MAX;
 	L->max_tx_segments = ind ? NET_TX_SEGS : NET_TX_SEGS_DIRECT;
+	if (!ind && vd->qsize < 2)
+		/* a frame is the header and at least one data descriptor */
+		return pvio_set_error(vd->dev->ctx, EPROTO,
+				      "%s: virtqueues of %u entry cannot hold a "
+				      "frame without indirect descriptors",
+				      vd->address, vd->qsize);
 	if (!ind && L->max_tx_segments > vd->qsize / 2u)
-		L->max_tx_segments = vd->qsize / 2u ? vd->qsize / 2u : 1;
+		L->max_tx_segments = vd->qsize / 2u;
 	L->rx_buf_align = 1;
 	L->rx_buf_min = VW_NET_HDR_LEN + L->mtu + NET_ETH_OVERHEAD;
 
@@ -275,7 +281,9 @@ static int net_setup(struct virtio_dev *vd, const struct pvio_dev_config *cfg)
 	n->ctrl = virtio_has(vd, VW_NET_F_CTRL_VQ) ? (int)(2 * n->npairs) : -1;
 
 	size_t tags = n->max_tags;
-	size_t per_priv = tags * (2 + sizeof(uint8_t *) + sizeof(uint32_t));
+	/* each pair's block starts with the pointer array: keep it aligned */
+	size_t per_priv = (tags * (2 + sizeof(uint8_t *) + sizeof(uint32_t)) +
+			   sizeof(uint8_t *) - 1) & ~(sizeof(uint8_t *) - 1);
 	size_t per_tx = tags * TXSLOT;
 	n->p = pvio_zalloc(ctx, n->npairs * sizeof(*n->p));
 	n->priv_mem = pvio_zalloc(ctx, n->npairs * per_priv);
@@ -326,6 +334,11 @@ static int net_ctrl(struct virtio_dev *vd, uint8_t cls, uint8_t cmd,
 	int r = virtio_vq_add(&vd->vq[n->ctrl], sg, 3, 0);
 	if (r == -EIO)
 		return virtio_vq_broken(vd, &vd->vq[n->ctrl]);
+	if (r == -EINVAL)
+		return pvio_set_error(ctx, EPROTO,
+				      "%s: the control queue (%u entries) cannot "
+				      "hold a command",
+				      vd->address, vd->vq[n->ctrl].size);
 	if (r < 0)
 		return pvio_set_error(ctx, -r, "%s: control queue full",
 				      vd->address);

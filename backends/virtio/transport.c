@@ -314,6 +314,15 @@ int virtio_op_configure(pvio_dev *dev, const struct pvio_dev_config *cfg)
 		}
 		while (size > max)
 			size /= 2;
+		if (size < vd->qsize && vd->vq_irq[i] < cfg->num_queues) {
+			/* the limits were worked out for queue 0's size */
+			r = pvio_set_error(ctx, EPROTO,
+					   "%s: virtqueue %u has at most %u entries, "
+					   "queue 0 %u; the device's queues must "
+					   "be equally large",
+					   vd->address, num, max, vd->qsize);
+			goto fail;
+		}
 		r = virtio_vq_init(ctx, vq, num, size, vqflags, vd->vq_ind[i]);
 		if (r < 0)
 			goto fail;

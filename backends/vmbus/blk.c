@@ -35,6 +35,7 @@ struct blk_slot {
 	uint32_t tag;
 	uint8_t op;
 	uint8_t tries;
+	bool retrying;          /* completed, waiting to be sent again */
 	uint16_t pktlen;
 	uint32_t expect;        /* bytes the request moves */
 	uint8_t pkt[BLK_PKT_MAX];
@@ -726,6 +727,7 @@ static int blk_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_blk_dreq *r
 	s->tag = r->tag;
 	s->op = r->op;
 	s->tries = 0;
+	s->retrying = false;
 	s->expect = r->op == PVIO_BLK_OP_DISCARD ? 0 : len;
 	const char *why = "";
 	int rc = write_pkt(q->ch, s->pkt, s->pktlen, &why);
@@ -754,6 +756,7 @@ static int flush_retries(struct vmbus_blk *b, struct blkq *q)
 		if (rc < 0)
 			return pvio_dev_set_broken(b->vd.dev, "%s: %s",
 						   b->vd.name, why);
+		s->retrying = false;
 	}
 	bool wrote = k != q->nretry;
 	q->nretry = k;
@@ -766,6 +769,9 @@ static int blk_kick(pvio_dev *dev, unsigned qi)
 	if (qi >= b->nq)
 		return -EINVAL;
 	struct blkq *q = &b->q[qi];
+	if (!q->ch->open)
+		/* closed by a quiesce that gave up: the ring is gone */
+		return dev->state == PVIO_DEV_REMOVED ? -ENODEV : -EIO;
 	if (q->nretry && flush_retries(b, q) < 0)
 		return -EIO;
 	vmbus_chan_kick(q->ch, &dev->stats[qi]);
@@ -840,8 +846,18 @@ static int drain(struct vmbus_blk *b, unsigned qi, struct pvio_blk_dcomp *out,
 			break;
 		}
 		struct blk_slot *s = &q->slots[slot];
+		if (s->retrying) {
+			/* its completion came already; it has not been sent
+			 * again yet, so this one answers nothing */
+			err = pvio_dev_set_broken(dev, "%s: transaction id %llu "
+						       "completed twice",
+						  b->vd.name,
+						  (unsigned long long)tid);
+			break;
+		}
 		int st = evaluate(b, q, s, &vp);
 		if (st == 1) {
+			s->retrying = true;
 			s->tries++;
 			q->retry[q->nretry++] = (uint32_t)slot;
 			continue;

@@ -144,6 +144,12 @@ static void on_offer(struct vmbus_conn *c, const uint8_t *m)
 		ignore(c, "relid already offered", VMBUS_MSG_OFFERCHANNEL);
 		return;
 	}
+	if (slot && chan_by_relid(c, relid)) {
+		/* rescinded, but a channel still uses it: the relid is free
+		 * only after our RELID_RELEASED */
+		ignore(c, "relid not released yet", VMBUS_MSG_OFFERCHANNEL);
+		return;
+	}
 	if (!slot) {
 		for (unsigned i = 0; i < c->noffers; i++)
 			if (!c->offers[i].present)
@@ -324,10 +330,8 @@ static int wait_reply(struct vmbus_conn *c, uint32_t relid, const char *what)
 		r = vmbus_conn_poll(c);
 		if (r < 0)
 			break;
-		if (c->want.got) {
-			c->want.active = false;
-			return 0;
-		}
+		/* a rescind that came with the answer wins: the host has
+		 * let go of the channel and all it had of it */
 		if (relid) {
 			struct vmbus_offer *o = offer_by_relid(c, relid);
 			if (!o || o->rescinded) {
@@ -338,6 +342,10 @@ static int wait_reply(struct vmbus_conn *c, uint32_t relid, const char *what)
 						      "during %s",
 						      c->name, relid, what);
 			}
+		}
+		if (c->want.got) {
+			c->want.active = false;
+			return 0;
 		}
 		if (pvio_now_ns(c->ctx) >= deadline) {
 			c->want.active = false;
@@ -707,6 +715,13 @@ int vmbus_conn_open(struct vmbus_conn *c, struct vmbus_chan *ch,
 	track(c, ch, true);
 
 	int r = vmbus_conn_gpadl_create(c, relid, addr, total, &ch->ring_gpadl);
+	if (r == -ETIMEDOUT && !vmbus_chan_gone(ch)) {
+		/* the host may have created it (as in buf_get): the memory
+		 * stays allocated, or the host could see what comes next */
+		track(c, ch, false);
+		ch->ring_mem = NULL;
+		return r;
+	}
 	if (r < 0)
 		goto fail_mem;
 
@@ -779,6 +794,11 @@ int vmbus_conn_buf_get(struct vmbus_conn *c, struct vmbus_chan *ch,
 {
 	size = (size + VMBUS_PAGE - 1) & ~(size_t)(VMBUS_PAGE - 1);
 	memset(out, 0, sizeof(*out));
+	struct vmbus_offer *o = offer_by_relid(c, ch->offer.relid);
+	if (!o || o->rescinded)
+		return pvio_set_error(c->ctx, ENODEV, "%s: channel %u is no "
+						      "longer offered",
+				      c->name, ch->offer.relid);
 	void *va = pvio_dma_alloc(c->ctx, size, VMBUS_PAGE);
 	if (!va)
 		return pvio_set_error(c->ctx, ENOMEM,

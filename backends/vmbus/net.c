@@ -319,6 +319,12 @@ static int take_xfer(struct vmbus_net *n, struct netq *q, uint32_t len)
 	    rd32(q->pkt + hlen) != NVSP_MSG_SEND_RNDIS_PKT)
 		return broken(n, "malformed transfer-page packet (page set id, "
 				 "range count or message)");
+	/* net_poll made room for the ranges the descriptor it peeked at
+	 * could name; the copy read here is what counts (the host may have
+	 * rewritten the ring in between) */
+	if (cnt + 1 > NET_RXE - (q->rxe_t - q->rxe_h))
+		return broken(n, "the host changed a transfer-page packet while "
+				 "it was read");
 	uint64_t tid = PVIO_LE64(d.trans_id);
 	for (uint32_t i = 0; i < cnt; i++) {
 		struct vmbus_xfer_range rg;
@@ -1002,6 +1008,9 @@ static int net_kick(pvio_dev *dev, unsigned qi, unsigned which)
 		return -EINVAL;
 	struct netq *q = &n->q[qi];
 	(void)which;
+	if (!q->ch->open)
+		/* closed by a quiesce that gave up: the ring is gone */
+		return dev->state == PVIO_DEV_REMOVED ? -ENODEV : -EIO;
 	/* receive buffers are private: posting them needs no signal; a
 	 * completion that waited for ring room is sent now */
 	flush_acks(q, &dev->stats[qi]);

@@ -60,6 +60,7 @@ struct blk_seg {
 struct blk_shadow {
 	uint32_t tag;
 	uint32_t seq;
+	uint32_t idx;      /* ring index of its request */
 	uint16_t nseg;
 	uint8_t wire_op;
 	uint8_t op;
@@ -710,6 +711,7 @@ static int blk_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_blk_dreq *r
 		}
 		memcpy(slot, &d, sizeof(d));
 	}
+	sh->idx = q->ring.req_prod_pvt;
 	q->ring.req_prod_pvt++;
 	q->nfree--;
 	sh->seq++;
@@ -810,6 +812,15 @@ static int blk_reap(pvio_dev *dev, unsigned qi, struct pvio_blk_dcomp *out,
 		if (!sh->busy || sh->seq != seq) {
 			pvio_dev_set_broken(dev, "response id 0x%llx is not an "
 						 "outstanding request",
+					    (unsigned long long)wid);
+			break;
+		}
+		if ((uint32_t)(sh->idx - q->ring.req_prod) <
+		    (uint32_t)(q->ring.req_prod_pvt - q->ring.req_prod)) {
+			/* queued but not published: the back end can only
+			 * know it by reading ahead of req_prod */
+			pvio_dev_set_broken(dev, "response id 0x%llx names a "
+						 "request that was not published",
 					    (unsigned long long)wid);
 			break;
 		}

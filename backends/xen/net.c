@@ -39,6 +39,7 @@
 struct net_txs {
 	uint32_t tag;
 	uint32_t gref;
+	uint32_t idx;  /* ring index of its request slot */
 	bool busy;
 };
 
@@ -562,7 +563,7 @@ static int net_tx_enqueue(pvio_dev *dev, unsigned qi,
 		}
 		q->ntx_ids--;
 		q->txs[id] = (struct net_txs){ .tag = t->tag, .gref = gref,
-					       .busy = true };
+					       .idx = idx, .busy = true };
 		uint16_t flags = 0;
 		if (i + 1 < t->nseg)
 			flags |= XEN_NETTXF_more_data;
@@ -635,6 +636,14 @@ static int net_tx_reap(pvio_dev *dev, unsigned qi, uint32_t *tags,
 		if (id >= NET_SLOTS || !q->txs[id].busy) {
 			pvio_dev_set_broken(dev, "TX response id %u is not an "
 						 "outstanding request",
+					    id);
+			break;
+		}
+		if ((uint32_t)(q->txs[id].idx - q->tx.req_prod) <
+		    (uint32_t)(q->tx.req_prod_pvt - q->tx.req_prod)) {
+			/* queued but not published yet */
+			pvio_dev_set_broken(dev, "TX response id %u names a "
+						 "request that was not published",
 					    id);
 			break;
 		}

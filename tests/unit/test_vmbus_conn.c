@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "backends/vmbus/conn.h"
+#include "core/core.h"
 
 struct fport {
 	pvio_ctx *ctx;
@@ -392,6 +393,76 @@ START_TEST(rescind_during_open)
 }
 END_TEST
 
+/* fuzz_vmbus_conn: an unanswered GPADL_HEADER at open freed the ring,
+ * which the host may hold through that GPADL. */
+START_TEST(open_unanswered_gpadl_keeps_the_ring)
+{
+	ck_assert_int_eq(vmbus_conn_connect(&C), 0);
+	struct vmbus_chan ch;
+	memset(&ch, 0, sizeof(ch));
+	ck_assert_int_eq(vmbus_conn_find(&C, &vmbus_guid_storvsc, 0, &ch.offer), 0);
+	unsigned used = ctx->dma.nused;
+	F.silent = true;
+	ck_assert_int_eq(vmbus_conn_open(&C, &ch, 4 * 4096), -ETIMEDOUT);
+	ck_assert_ptr_nonnull(strstr(pvio_errmsg(ctx), "GPADL_HEADER"));
+	ck_assert_ptr_null(ch.ring_mem);
+	ck_assert_uint_eq(ctx->dma.nused, used + 1); /* kept, not reused */
+	F.silent = false;
+	vmbus_conn_disconnect(&C);
+}
+END_TEST
+
+/* fuzz_vmbus_conn: a rescind read in the same poll as GPADL_CREATED was
+ * overlooked; the channel was opened and used after its rescind. */
+START_TEST(rescind_with_the_answer)
+{
+	ck_assert_int_eq(vmbus_conn_connect(&C), 0);
+	struct vmbus_chan ch;
+	memset(&ch, 0, sizeof(ch));
+	ck_assert_int_eq(vmbus_conn_find(&C, &vmbus_guid_netvsc, 0, &ch.offer), 0);
+	uint32_t relid = 11;
+	q2(&F, VMBUS_MSG_RESCIND_CHANNELOFFER, &relid, 1);
+	unsigned posts = F.posts;
+	ck_assert_int_eq(vmbus_conn_open(&C, &ch, 4 * 4096), -ENODEV);
+	ck_assert(!ch.open);
+	/* the GPADL header (8 pages fit) and RELID_RELEASED; no
+	 * OPENCHANNEL */
+	ck_assert_uint_eq(F.gpadls_created, 1);
+	ck_assert_uint_eq(F.releases, 1);
+	ck_assert_uint_eq(F.posts - posts, 2);
+	vmbus_conn_disconnect(&C);
+}
+END_TEST
+
+/* fuzz_vmbus_conn: a relid offered again before pvio released it took
+ * over the slot; the old channel's relid was never released and a
+ * buffer GPADL could be made on the rescinded channel. */
+START_TEST(reoffer_before_release)
+{
+	ck_assert_int_eq(vmbus_conn_connect(&C), 0);
+	struct vmbus_chan ch;
+	memset(&ch, 0, sizeof(ch));
+	ck_assert_int_eq(vmbus_conn_find(&C, &vmbus_guid_storvsc, 0, &ch.offer), 0);
+	ck_assert_int_eq(vmbus_conn_open(&C, &ch, 4 * 4096), 0);
+	uint32_t relid = 10;
+	q2(&F, VMBUS_MSG_RESCIND_CHANNELOFFER, &relid, 1);
+	add_offer(&F, &vmbus_guid_storvsc, 9, 10, 0);
+	qmsg(&F, F.offers[F.noffers - 1], 196);
+	ck_assert_int_eq(vmbus_conn_poll(&C), 0);
+	ck_assert(vmbus_chan_gone(&ch));
+	struct vmbus_offer o;
+	ck_assert_int_eq(vmbus_conn_find(&C, &vmbus_guid_storvsc, 0, &o), -ENODEV);
+	uint32_t made = F.gpadls_created;
+	struct vmbus_buf b;
+	ck_assert_int_eq(vmbus_conn_buf_get(&C, &ch, 4096, &b), -ENODEV);
+	ck_assert_uint_eq(F.gpadls_created, made);
+	vmbus_conn_close(&C, &ch);
+	ck_assert_uint_eq(F.releases, 1);
+	ck_assert_uint_eq(F.released[0], 10);
+	vmbus_conn_disconnect(&C);
+}
+END_TEST
+
 START_TEST(hostile_messages)
 {
 	ck_assert_int_eq(vmbus_conn_connect(&C), 0);
@@ -462,6 +533,9 @@ int main(void)
 	tcase_add_test(tc, open_close);
 	tcase_add_test(tc, rescind);
 	tcase_add_test(tc, rescind_during_open);
+	tcase_add_test(tc, open_unanswered_gpadl_keeps_the_ring);
+	tcase_add_test(tc, rescind_with_the_answer);
+	tcase_add_test(tc, reoffer_before_release);
 	tcase_add_test(tc, hostile_messages);
 	tcase_add_test(tc, subchannels);
 	suite_add_tcase(s, tc);

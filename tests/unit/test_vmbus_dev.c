@@ -1237,6 +1237,10 @@ START_TEST(blk_quiesce)
 	ck_assert_int_eq(pvio_dev_state(dev, NULL), PVIO_DEV_STOPPED);
 	ck_assert_uint_eq(f->closes, 1);
 	ck_assert_int_eq(dev->ops->blk->reap(dev, 0, c, 8), 0);
+	/* the ring went with the channel: a kick touches neither */
+	unsigned sig = f->signals;
+	ck_assert_int_eq(dev->ops->blk->kick(dev, 0), -EIO);
+	ck_assert_uint_eq(f->signals, sig);
 	dev->ops->close(dev);
 }
 END_TEST
@@ -1660,6 +1664,31 @@ START_TEST(net_quiesce)
 }
 END_TEST
 
+/* fuzz_vmbus_net: after a quiesce that gave up and closed the channels,
+ * kick wrote into the freed ring and signalled the closed channel. */
+START_TEST(net_quiesce_gives_up)
+{
+	struct fh *f = new_host();
+	pvio_dev *dev = open_net(f, 1, 0);
+	uint8_t *fr = pvio_dma_alloc(ctx, 4096, 4096);
+	make_frame(fr, 1200, 5);
+	f->hold = true;
+	ck_assert_int_eq(send_frame(dev, 0, fr, 1200, 7, 0), 0);
+	ck_assert_int_eq(dev->ops->quiesce(dev), 0);
+	ck_assert_int_eq(pvio_dev_state(dev, NULL), PVIO_DEV_STOPPED);
+	ck_assert_uint_eq(f->closes, 1);
+	unsigned sig = f->signals;
+	ck_assert_int_eq(dev->ops->net->kick(dev, 0, PVIO_NET_KICK_TX |
+							   PVIO_NET_KICK_RX),
+			 -EIO);
+	ck_assert_uint_eq(f->signals, sig);
+	uint32_t tags[4];
+	ck_assert_int_eq(dev->ops->net->tx_reap(dev, 0, tags, 4), 0);
+	dev->ops->close(dev);
+	pvio_dma_free(ctx, fr);
+}
+END_TEST
+
 START_TEST(net_rescind)
 {
 	struct fh *f = new_host();
@@ -1707,6 +1736,7 @@ int main(void)
 	tcase_add_test(n, net_hostile_rndis);
 	tcase_add_test(n, net_multiqueue);
 	tcase_add_test(n, net_quiesce);
+	tcase_add_test(n, net_quiesce_gives_up);
 	tcase_add_test(n, net_rescind);
 	suite_add_tcase(s, n);
 	SRunner *sr = srunner_create(s);

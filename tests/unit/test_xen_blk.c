@@ -699,6 +699,27 @@ START_TEST(stale_id_of_a_reused_slot)
 }
 END_TEST
 
+START_TEST(response_for_a_request_not_yet_published)
+{
+	struct fxb *b;
+	pvio_dev *dev = hostile_dev(&b);
+	uint8_t *w = pvio_dma_alloc(ctx, 8192, 4096);
+	ck_assert_int_eq(submit(dev, 0, PVIO_BLK_OP_READ, 0, w, 4096, 4096, 1), 0);
+	dev->ops->blk->kick(dev, 0);
+	/* queued, not published: a back end reading ahead of req_prod */
+	ck_assert_int_eq(submit(dev, 0, PVIO_BLK_OP_READ, 4096, w + 4096, 4096,
+				4096, 2), 0);
+	struct fxb_ring *r = &b->q[0];
+	blkif_request_t ahead;
+	memcpy(&ahead, RING_GET_REQUEST(&r->br, r->br.sring->req_prod),
+	       sizeof(ahead));
+	answer(b, (blkif_response_t){ .id = ahead.id, .operation = 0 });
+	expect_broken(dev, "not published");
+	pvio_dev_close(dev);
+	pvio_dma_free(ctx, w);
+}
+END_TEST
+
 START_TEST(response_with_wrong_operation)
 {
 	struct fxb *b;
@@ -982,6 +1003,7 @@ int main(void)
 	tcase_add_test(tc, response_id_out_of_range);
 	tcase_add_test(tc, response_to_nothing_outstanding);
 	tcase_add_test(tc, stale_id_of_a_reused_slot);
+	tcase_add_test(tc, response_for_a_request_not_yet_published);
 	tcase_add_test(tc, response_with_wrong_operation);
 	tcase_add_test(tc, response_with_unknown_status);
 	tcase_add_test(tc, response_producer_runs_away);

@@ -530,6 +530,32 @@ START_TEST(hostile_transmit_status_and_producer)
 }
 END_TEST
 
+START_TEST(hostile_transmit_answer_to_an_unpublished_request)
+{
+	struct fxn_cfg c = base_cfg();
+	c.manual = true;
+	fxn_new(fx, &c);
+	pvio_dev *dev = open_net("vif/10", 1, 0);
+	uint8_t *buf = pvio_dma_alloc(ctx, 4096, 4096);
+	tx_one(dev, buf, 1);
+	/* queued but not kicked: the back end reads ahead of req_prod */
+	struct pvio_dseg s = seg_of(buf, 64);
+	struct pvio_net_txd t = { .tag = 2, .nseg = 1, .len = 64, .seg = &s };
+	ck_assert_int_eq(dev->ops->net->tx_enqueue(dev, 0, &t), 0);
+	netif_tx_request_t ahead;
+	RING_COPY_REQUEST(&fx->net->q[0].tx, 1, &ahead);
+	ck_assert_uint_eq(fx->net->q[0].tx.sring->req_prod, 1);
+	tx_raw(ahead.id, NETIF_RSP_OKAY);
+	uint32_t tags[4];
+	ck_assert_int_eq(dev->ops->net->tx_reap(dev, 0, tags, 4), -EIO);
+	const char *why;
+	ck_assert_int_eq(pvio_dev_state(dev, &why), PVIO_DEV_BROKEN);
+	ck_assert_ptr_nonnull(strstr(why, "not published"));
+	pvio_dma_free(ctx, buf);
+	pvio_dev_close(dev);
+}
+END_TEST
+
 START_TEST(split_event_channels)
 {
 	struct fxn_cfg c = base_cfg();
@@ -761,6 +787,7 @@ int main(void)
 	tcase_add_test(tc, hostile_receive);
 	tcase_add_test(tc, hostile_transmit);
 	tcase_add_test(tc, hostile_transmit_status_and_producer);
+	tcase_add_test(tc, hostile_transmit_answer_to_an_unpublished_request);
 	tcase_add_test(tc, split_event_channels);
 	tcase_add_test(tc, multiple_queues);
 	tcase_add_test(tc, copy_mode);
