@@ -172,7 +172,7 @@ static int check_contract(pvio_blk *blk, pvio_dev *nd, uint32_t flags,
 	if (!pvio_dev_usable(nd))
 		return pvio_set_error(ctx, EIO, "cannot move to %s: %s", a,
 				      nd->reason);
-	int r = fe_blk_geo(ctx, nd, ng);
+	int r = fe_blk_geo(ctx, nd, blk->depth, ng);
 	if (r < 0)
 		return r;
 	if (ng->bs != blk->geo.bs)
