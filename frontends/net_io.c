@@ -358,6 +358,10 @@ int pvio_net_wait(pvio_net *net, unsigned q, int64_t timeout_ns)
 		return 1;
 	if (!pvio_dev_usable(dev))
 		return fe_dev_err(dev);
+	/* Finished transmissions count as work for queue_arm: take them
+	 * back first, or a loop that only receives would never sleep. */
+	if (nq->tx_inflight && fe_net_reclaim(net, q) < 0)
+		return fe_dev_err(dev);
 	/* the device cannot deliver into buffers it was not told about */
 	fe_net_refill(net, q);
 	fe_net_rx_kick(net, q);
