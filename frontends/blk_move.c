@@ -45,11 +45,8 @@ static void drain(pvio_blk *blk, uint64_t deadline)
 			struct fe_bq *bq = &blk->q[q];
 			if (bq->failed)
 				continue;
-			uint64_t before = bq->reaped;
 			if (fe_blk_reap(blk, q) < 0)
 				return; /* device gone: nothing more comes */
-			if (bq->reaped != before)
-				blk->t_last_old = pvio_now_ns(blk->ctx);
 			if (bq->d.nlive) {
 				busy = (int)q;
 				left += bq->d.nlive;
@@ -110,7 +107,7 @@ static void flush_old(pvio_blk *blk, uint64_t deadline)
 			else
 				for (unsigned q = 0; q < blk->nq; q++)
 					blk->q[q].dirty = false;
-			blk->t_last_old = pvio_now_ns(blk->ctx);
+			bq->last_ns = pvio_now_ns(blk->ctx);
 			return;
 		}
 		if (pvio_now_ns(blk->ctx) >= deadline ||
@@ -136,7 +133,6 @@ static void stop_old(pvio_blk *blk)
 	rep->struct_size = sizeof(*rep);
 	uint64_t t0 = pvio_now_ns(blk->ctx);
 	uint64_t fin0 = finished_total(blk);
-	blk->t_last_old = t0;
 	if (pvio_dev_usable(dev)) {
 		uint64_t deadline = pvio_deadline(blk->ctx);
 		for (unsigned q = 0; q < blk->nq; q++)
@@ -145,13 +141,16 @@ static void stop_old(pvio_blk *blk)
 		flush_old(blk, deadline);
 	}
 	blk->stop_ret = fe_quiesce(dev);
+	blk->t_last_old = 0;
 	for (unsigned q = 0; q < blk->nq; q++) {
-		uint64_t before = blk->q[q].reaped;
 		if (!blk->q[q].failed)
 			fe_blk_reap(blk, q); /* what landed before it stopped */
-		if (blk->q[q].reaped != before)
-			blk->t_last_old = pvio_now_ns(blk->ctx);
+		if (blk->q[q].last_ns > blk->t_last_old)
+			blk->t_last_old = blk->q[q].last_ns;
 	}
+	/* a device that never completed anything: count from now */
+	if (!blk->t_last_old)
+		blk->t_last_old = t0;
 	rep->completed_during_quiesce = (uint32_t)(finished_total(blk) - fin0);
 	rep->quiesce_ns = pvio_now_ns(blk->ctx) - t0;
 	pvio_dev_set_stopped(dev);

@@ -126,6 +126,7 @@ struct fe_bq {
 	bool fd_mode;             /* the completion fd was asked for */
 	bool await_first;         /* after a move: time the first completion */
 	uint64_t first_ns;
+	uint64_t last_ns;         /* time of the latest completion reaped */
 	uint64_t reaped;          /* children completed (progress marker) */
 	uint64_t finished;        /* user requests completed */
 	bool dirty;               /* a write completed: flush before leaving */
@@ -144,7 +145,9 @@ struct pvio_blk {
 	struct pvio_queue_stats *retired;
 	struct pvio_migrate_report report;
 	bool have_report;
-	uint64_t t_last_old;      /* last completion on the device we left */
+	uint64_t t_last_old;      /* last completion on the device we left
+				     (or when we started leaving it, if it
+				     completed nothing) */
 	/* the current device was drained and quiesced (reconnect, close):
 	 * what that did, for the report */
 	bool stopped;
