@@ -22,7 +22,9 @@
  *     was reported complete.  A request the new device cannot do (discard)
  *     completes with -EOPNOTSUPP.
  * Reconnect does step 2 first, because the new instance is the same
- * device (a back end may accept only one connection).
+ * device (a back end may accept only one connection), then reopens the
+ * address, retrying (bounded by the context timeout) while the device is
+ * not back yet (fe_reopen).
  */
 #include "blkfe.h"
 
@@ -344,7 +346,7 @@ int pvio_blk_reconnect(pvio_blk *blk, struct pvio_migrate_report *report)
 		return pvio_set_error(blk->ctx, ENOMEM, "out of memory");
 	stop_old(blk);
 	pvio_dev *nd = NULL;
-	r = pvio_dev_open(blk->ctx, addr, &nd);
+	r = fe_reopen(blk->ctx, addr, &nd);
 	pvio_free(blk->ctx, addr);
 	if (r < 0)
 		return r;

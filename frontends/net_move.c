@@ -288,7 +288,7 @@ int pvio_net_reconnect(pvio_net *net, struct pvio_migrate_report *report)
 		return pvio_set_error(net->ctx, ENOMEM, "out of memory");
 	stop_old(net);
 	pvio_dev *nd = NULL;
-	r = pvio_dev_open(net->ctx, addr, &nd);
+	r = fe_reopen(net->ctx, addr, &nd);
 	pvio_free(net->ctx, addr);
 	if (r < 0)
 		return r;
