@@ -18,6 +18,7 @@ static const struct subcommand subcommands[] = {
 	{ "blk", cmd_blk, "read, write, flush, discard, write-zeroes a block device" },
 	{ "net", cmd_net, "send frames to a reflecting peer and check them" },
 	{ "bench", cmd_bench, "measure block IOPS and latency, network packet rate" },
+	{ "compare", cmd_compare, "the same workloads through every hypervisor's protocol, side by side" },
 	{ "migrate-demo", cmd_migrate_demo, "move block and network front ends across hypervisors, checked" },
 	{ "sim", cmd_sim, "run a simulated host (virtio, xen, hyperv) or control one" },
 	{ "virt", cmd_virt, "libvirt: domains' pvio devices, convert, boot the probe guest" },

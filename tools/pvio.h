@@ -18,6 +18,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <signal.h>
+#include <sys/types.h>
+
+#include <pvio/blk.h>
+#include <pvio/net.h>
 #include <pvio/pvio.h>
 
 /* Exit statuses of the pvio command. */
@@ -35,6 +40,7 @@ int cmd_net(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_migrate_demo(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_virt(int argc, char **argv); /* tools/virt/ */
 
 /* ---- messages (tools/util.c) ---- */
@@ -132,8 +138,6 @@ uint64_t tool_hist_pct(const struct tool_hist *h, double p);
 
 /* ---- network loopback engine (tools/netloop.c) ---- */
 
-#include <pvio/net.h>
-
 /* The frames pvio sends to a reflecting peer: broadcast destination, our
  * source MAC, ethertype 0x88B5 (IEEE 802 local experimental), then a
  * header (magic, run id, sequence number, length, queue, checksum) and a
@@ -188,10 +192,52 @@ uint64_t tool_netloop_outstanding(const struct tool_netloop *s);
  * they no longer hold the window open.  They still count as outstanding. */
 void tool_netloop_write_off(struct tool_netloop *s, uint64_t n);
 
-/* ---- simulated hosts and real peers (tools/hosts.c) ---- */
+/* ---- measurements (tools/measure.c): pvio bench and pvio compare ---- */
 
-#include <signal.h>
-#include <sys/types.h>
+#define TOOL_MEASURE_MAX_QD 1024
+
+struct tool_measure_opts {
+	uint32_t bs;           /* block request size */
+	uint32_t net_size;     /* frame size */
+	double seconds, warmup;
+};
+
+/* One figure. */
+struct tool_result {
+	const char *address;
+	struct pvio_dev_info dev;
+	const char *op;          /* "randread", "randwrite", "loopback" */
+	uint32_t size;           /* bytes per op */
+	uint32_t depth;          /* queue depth or frame window */
+	double secs;
+	uint64_t ops;            /* completed requests or frames */
+	struct tool_hist *hist;  /* block only (the caller's) */
+	struct pvio_queue_stats d; /* counter deltas over the measurement */
+	uint64_t lost;           /* network: frames that did not come back */
+};
+
+/* Random reads (or writes, which overwrite the device) at depth qd on
+ * queue 0: TOOL_OK with res filled, or an exit status (message printed,
+ * prefixed "pvio CMD:"). */
+int tool_measure_blk(const char *cmd, pvio_blk *blk,
+		     const struct tool_measure_opts *o, bool write, uint32_t qd,
+		     struct tool_result *res);
+/* Loopback through a reflecting peer; TOOL_VERIFY if a frame came back
+ * wrong or not at all. */
+int tool_measure_net(const char *cmd, pvio_net *net,
+		     const struct tool_measure_opts *o, struct tool_result *res);
+void tool_stats_sub(struct pvio_queue_stats *d, const struct pvio_queue_stats *a,
+		    const struct pvio_queue_stats *b);
+void tool_stats_add(struct pvio_queue_stats *d, const struct pvio_queue_stats *a);
+/* v per op (0 when no op) */
+double tool_per(uint64_t v, uint64_t ops);
+/* {"cpu", "cpus", "kernel", "machine", "pvio"} as "host" */
+void tool_json_machine(struct tool_json *j);
+/* One figure as an object (address, protocol, op, rates, latency, per-op
+ * counters, totals). */
+void tool_json_result(struct tool_json *j, const struct tool_result *r);
+
+/* ---- simulated hosts and real peers (tools/hosts.c) ---- */
 
 /* Set by SIGINT/SIGTERM once tool_hosts_catch_signals() ran; long loops
  * stop and clean up when they see it. */
@@ -268,8 +314,6 @@ void tool_rmtree(const char *dir);
 int tool_make_image(const char *path, uint64_t size, char *err, size_t errlen);
 
 /* ---- a block workload that checks itself (tools/blkcheck.c) ---- */
-
-#include <pvio/blk.h>
 
 struct tool_blkcheck_opts {
 	uint64_t offset, size; /* the region used (size 0: to the end); it
