@@ -399,35 +399,42 @@ static int add_device(struct run *R, const char *address)
 /* ---- text output ---- */
 
 #define LW 30 /* label column */
-#define CW 24 /* value columns */
 
-static void cell(const char *v)
+/* The table is printed twice: once into nothing to find the widest
+ * value, then for real with every value column that wide. */
+struct table {
+	FILE *out;
+	int cw;   /* value column width */
+	int maxw; /* widest value seen */
+};
+
+static void cell(struct table *T, const char *v)
 {
 	int n = (int)strlen(v);
-	if (n >= CW)
-		printf(" %.*s~", CW - 2, v);
-	else
-		printf(" %-*s", CW - 1, v);
+	if (n > T->maxw)
+		T->maxw = n;
+	fprintf(T->out, "  %-*s", T->cw, v);
 }
 
-static void row_start(const char *label)
+static void row_start(struct table *T, const char *label)
 {
-	printf("%-*s", LW, label);
+	fprintf(T->out, "%-*s", LW, label);
 }
 
 typedef void (*cell_fn)(const struct run *R, const struct col *c, char *buf,
 			size_t n, int arg);
 
-static void row(const struct run *R, const char *label, cell_fn f, int arg)
+static void row(struct table *T, const struct run *R, const char *label,
+		cell_fn f, int arg)
 {
 	char b[128];
-	row_start(label);
+	row_start(T, label);
 	for (unsigned i = 0; i < R->ncol; i++) {
 		b[0] = 0;
 		f(R, &R->col[i], b, sizeof(b), arg);
-		cell(b[0] ? b : "-");
+		cell(T, b[0] ? b : "-");
 	}
-	printf("\n");
+	fprintf(T->out, "\n");
 }
 
 static const struct side *side_of(const struct col *c, int net)
@@ -554,20 +561,20 @@ static bool any_feature(const struct run *R, int bit)
 	return false;
 }
 
-static void print_table(const struct run *R)
+static void table_body(struct table *T, const struct run *R)
 {
 	char l[96];
-	row_start("");
+	row_start(T, "");
 	for (unsigned i = 0; i < R->ncol; i++)
-		cell(R->col[i].label);
-	printf("\n");
-	row_start("");
+		cell(T, R->col[i].label);
+	fprintf(T->out, "\n");
+	row_start(T, "");
 	for (unsigned i = 0; i < R->ncol; i++)
-		cell(R->col[i].sub);
-	printf("\n\nBlock\n");
-	row(R, "  protocol", c_protocol, 0);
-	row(R, "  queues (in use of max)", c_queues, 0);
-	row(R, "  largest request", c_limits, 0);
+		cell(T, R->col[i].sub);
+	fprintf(T->out, "\n\nBlock\n");
+	row(T, R, "  protocol", c_protocol, 0);
+	row(T, R, "  queues (in use of max)", c_queues, 0);
+	row(T, R, "  largest request", c_limits, 0);
 	/* the figures, in the order measure_blk made them */
 	int idx = 0;
 	for (int w = 0; w < 2; w++) {
@@ -583,46 +590,61 @@ static void print_table(const struct run *R)
 			snprintf(l, sizeof(l), "  %s %u B x %u: IOPS",
 				 w ? "randwrite" : "randread", R->o.m.bs,
 				 (unsigned)R->o.qd[i]);
-			row(R, l, c_rate, idx);
-			row(R, "    latency p50/99/99.9 us", c_lat, idx);
-			row(R, "    kick supp irq copy /op", c_counts, idx);
+			row(T, R, l, c_rate, idx);
+			row(T, R, "    latency p50/99/99.9 us", c_lat, idx);
+			row(T, R, "    kick supp irq copy /op", c_counts, idx);
 			idx++;
 		}
 	}
-	printf("\nNetwork\n");
-	row(R, "  protocol", c_protocol, 1);
-	row(R, "  queues (in use of max)", c_queues, 1);
-	row(R, "  MTU, largest frame", c_limits, 1);
+	fprintf(T->out, "\nNetwork\n");
+	row(T, R, "  protocol", c_protocol, 1);
+	row(T, R, "  queues (in use of max)", c_queues, 1);
+	row(T, R, "  MTU, largest frame", c_limits, 1);
 	snprintf(l, sizeof(l), "  round trips %u B: frames/s", R->o.m.net_size);
-	row(R, l, c_rate, 1 << 8);
-	row(R, "    kick supp irq copy /op", c_counts, 1 << 8);
-	printf("\nFeatures (yes: in use; offered: offered, not used; no: not "
+	row(T, R, l, c_rate, 1 << 8);
+	row(T, R, "    kick supp irq copy /op", c_counts, 1 << 8);
+	fprintf(T->out, "\nFeatures (yes: in use; offered: offered, not used; no: not "
 	       "offered)\n");
 	for (int bit = 0; bit < 64; bit++) {
 		const char *name = pvio_feature_name(1ull << bit);
 		if (!name || !any_feature(R, bit))
 			continue;
 		snprintf(l, sizeof(l), "  %s", name);
-		row(R, l, c_feature, bit);
+		row(T, R, l, c_feature, bit);
 	}
 	bool errs = false;
 	for (unsigned i = 0; i < R->ncol; i++)
 		errs |= R->col[i].blk.error[0] || R->col[i].net.error[0];
 	if (errs) {
-		printf("\nProblems\n");
+		fprintf(T->out, "\nProblems\n");
 		for (unsigned i = 0; i < R->ncol; i++) {
 			const struct col *c = &R->col[i];
 			if (c->blk.error[0])
-				printf("  %s (%s) block: %s\n", c->label, c->sub,
+				fprintf(T->out, "  %s (%s) block: %s\n", c->label, c->sub,
 				       c->blk.error);
 			if (c->net.error[0])
-				printf("  %s (%s) network: %s\n", c->label, c->sub,
+				fprintf(T->out, "  %s (%s) network: %s\n", c->label, c->sub,
 				       c->net.error);
 		}
 	}
-	printf("\nkick: notifications pvio sent; supp: notifications the host "
+	fprintf(T->out, "\nkick: notifications pvio sent; supp: notifications the host "
 	       "let pvio skip; irq: host notifications pvio woke for; copy: "
 	       "data copies (per operation)\n");
+}
+
+static void print_table(const struct run *R)
+{
+	struct table T = { .cw = 0 };
+	T.out = fopen("/dev/null", "w");
+	if (T.out) {
+		table_body(&T, R);
+		fclose(T.out);
+	} else {
+		T.maxw = 26;
+	}
+	T.out = stdout;
+	T.cw = T.maxw;
+	table_body(&T, R);
 }
 
 /* ---- JSON ---- */
