@@ -3,7 +3,9 @@
  * core/wait.c - sleeping until a device has work.
  *
  * Hosted: poll() on the queue's notification fd and the device's control
- * fd.  Freestanding: the platform's wait hook, or busy polling.
+ * fd.  Freestanding: the platform's wait hook, or busy polling.  Also
+ * pvio_sleep_until(), for the rare wait on nothing but time (a reconnect
+ * waiting for a device to come back).
  */
 #include "core.h"
 
@@ -78,6 +80,26 @@ int pvio_dev_wait(pvio_dev *dev, unsigned q, uint64_t deadline_ns)
 	if (ops->service)
 		ops->service(dev);
 	return pvio_now_ns(ctx) >= deadline_ns ? 0 : 1;
+}
+
+void pvio_sleep_until(const pvio_ctx *ctx, uint64_t deadline_ns)
+{
+	uint64_t now = pvio_now_ns(ctx);
+	if (deadline_ns <= now)
+		return;
+#ifndef PVIO_FREESTANDING
+	if (ctx->hosted) {
+		uint64_t d = (deadline_ns - now + 999999) / 1000000;
+		poll(NULL, 0, d > 0x7fffffff ? 0x7fffffff : (int)d);
+		return;
+	}
+#endif
+	while (pvio_now_ns(ctx) < deadline_ns) {
+		if (ctx->plat->wait)
+			ctx->plat->wait(ctx->opaque, deadline_ns);
+		else if (ctx->plat->relax)
+			ctx->plat->relax(ctx->opaque);
+	}
 }
 
 #ifndef PVIO_FREESTANDING

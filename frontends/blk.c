@@ -116,7 +116,7 @@ int pvio_blk_attach(pvio_dev *dev, const struct pvio_blk_opts *opts,
 	blk->dev = dev;
 	blk->flags = o.flags;
 	blk->depth = o.queue_depth;
-	if ((r = fe_blk_geo(ctx, dev, &blk->geo)) < 0)
+	if ((r = fe_blk_geo(ctx, dev, blk->depth, &blk->geo)) < 0)
 		goto fail;
 	blk->ro = blk->geo.ro;
 	blk->nq = (uint32_t)fe_min(o.num_queues, dev->limits.blk.max_queues);

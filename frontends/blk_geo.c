@@ -15,7 +15,8 @@ static const char *addr_of(const pvio_dev *dev)
 	return dev->info.address ? dev->info.address : "device";
 }
 
-int fe_blk_geo(pvio_ctx *ctx, const pvio_dev *dev, struct fe_bgeo *g)
+int fe_blk_geo(pvio_ctx *ctx, const pvio_dev *dev, uint32_t depth,
+	       struct fe_bgeo *g)
 {
 	const struct pvio_blk_limits *l = &dev->limits.blk;
 	const char *a = addr_of(dev);
@@ -103,7 +104,12 @@ int fe_blk_geo(pvio_ctx *ctx, const pvio_dev *dev, struct fe_bgeo *g)
 	}
 	if (l->write_zeroes && l->max_write_zeroes >= g->bs)
 		g->max_wz = l->max_write_zeroes - l->max_write_zeroes % g->bs;
-	g->ntags = (uint32_t)fe_min(l->queue_size, FE_MAX_TAGS);
+	/* Device requests in flight: enough for every user request to have
+	 * a child out and another staged, not the whole ring.  Back ends size
+	 * per-tag state (and, copying, shared pages) by this, so a deep ring
+	 * must not inflate it beyond what queue_depth can use. */
+	g->ntags = (uint32_t)fe_min(fe_min(l->queue_size, FE_MAX_TAGS),
+				    fe_max(2ull * depth, FE_MIN_TAGS));
 	g->nbounce = (uint32_t)fe_min(
 		fe_max(FE_BOUNCE_BYTES / g->bstride, 2), g->ntags);
 	g->ro = l->read_only;

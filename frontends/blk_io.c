@@ -186,9 +186,15 @@ int fe_blk_reap(pvio_blk *blk, unsigned q)
 			fe_blk_fail_queue(blk, q, fe_dev_err(dev));
 			return bq->failed;
 		}
-		if (n && bq->await_first) {
-			bq->first_ns = pvio_now_ns(blk->ctx);
-			bq->await_first = false;
+		if (n) {
+			/* one clock read per batch: what downtime is
+			 * measured with (last on the old device, first on
+			 * the new) */
+			bq->last_ns = pvio_now_ns(blk->ctx);
+			if (bq->await_first) {
+				bq->first_ns = bq->last_ns;
+				bq->await_first = false;
+			}
 		}
 		for (int i = 0; i < n; i++)
 			child_done(blk, bq, bq->dcomp[i].tag, bq->dcomp[i].status);

@@ -22,7 +22,9 @@
  *     was reported complete.  A request the new device cannot do (discard)
  *     completes with -EOPNOTSUPP.
  * Reconnect does step 2 first, because the new instance is the same
- * device (a back end may accept only one connection).
+ * device (a back end may accept only one connection), then reopens the
+ * address, retrying (bounded by the context timeout) while the device is
+ * not back yet (fe_reopen).
  */
 #include "blkfe.h"
 
@@ -45,11 +47,8 @@ static void drain(pvio_blk *blk, uint64_t deadline)
 			struct fe_bq *bq = &blk->q[q];
 			if (bq->failed)
 				continue;
-			uint64_t before = bq->reaped;
 			if (fe_blk_reap(blk, q) < 0)
 				return; /* device gone: nothing more comes */
-			if (bq->reaped != before)
-				blk->t_last_old = pvio_now_ns(blk->ctx);
 			if (bq->d.nlive) {
 				busy = (int)q;
 				left += bq->d.nlive;
@@ -110,7 +109,7 @@ static void flush_old(pvio_blk *blk, uint64_t deadline)
 			else
 				for (unsigned q = 0; q < blk->nq; q++)
 					blk->q[q].dirty = false;
-			blk->t_last_old = pvio_now_ns(blk->ctx);
+			bq->last_ns = pvio_now_ns(blk->ctx);
 			return;
 		}
 		if (pvio_now_ns(blk->ctx) >= deadline ||
@@ -136,7 +135,6 @@ static void stop_old(pvio_blk *blk)
 	rep->struct_size = sizeof(*rep);
 	uint64_t t0 = pvio_now_ns(blk->ctx);
 	uint64_t fin0 = finished_total(blk);
-	blk->t_last_old = t0;
 	if (pvio_dev_usable(dev)) {
 		uint64_t deadline = pvio_deadline(blk->ctx);
 		for (unsigned q = 0; q < blk->nq; q++)
@@ -145,13 +143,16 @@ static void stop_old(pvio_blk *blk)
 		flush_old(blk, deadline);
 	}
 	blk->stop_ret = fe_quiesce(dev);
+	blk->t_last_old = 0;
 	for (unsigned q = 0; q < blk->nq; q++) {
-		uint64_t before = blk->q[q].reaped;
 		if (!blk->q[q].failed)
 			fe_blk_reap(blk, q); /* what landed before it stopped */
-		if (blk->q[q].reaped != before)
-			blk->t_last_old = pvio_now_ns(blk->ctx);
+		if (blk->q[q].last_ns > blk->t_last_old)
+			blk->t_last_old = blk->q[q].last_ns;
 	}
+	/* a device that never completed anything: count from now */
+	if (!blk->t_last_old)
+		blk->t_last_old = t0;
 	rep->completed_during_quiesce = (uint32_t)(finished_total(blk) - fin0);
 	rep->quiesce_ns = pvio_now_ns(blk->ctx) - t0;
 	pvio_dev_set_stopped(dev);
@@ -172,7 +173,7 @@ static int check_contract(pvio_blk *blk, pvio_dev *nd, uint32_t flags,
 	if (!pvio_dev_usable(nd))
 		return pvio_set_error(ctx, EIO, "cannot move to %s: %s", a,
 				      nd->reason);
-	int r = fe_blk_geo(ctx, nd, ng);
+	int r = fe_blk_geo(ctx, nd, blk->depth, ng);
 	if (r < 0)
 		return r;
 	if (ng->bs != blk->geo.bs)
@@ -345,7 +346,7 @@ int pvio_blk_reconnect(pvio_blk *blk, struct pvio_migrate_report *report)
 		return pvio_set_error(blk->ctx, ENOMEM, "out of memory");
 	stop_old(blk);
 	pvio_dev *nd = NULL;
-	r = pvio_dev_open(blk->ctx, addr, &nd);
+	r = fe_reopen(blk->ctx, addr, &nd);
 	pvio_free(blk->ctx, addr);
 	if (r < 0)
 		return r;

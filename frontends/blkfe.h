@@ -24,6 +24,7 @@
 #define FE_MAX_IOV 1024u         /* iovecs per user request */
 #define FE_MAX_DEPTH 4096u       /* user requests per queue */
 #define FE_MAX_TAGS 1024u        /* device requests per queue we use */
+#define FE_MIN_TAGS 8u           /* ... at least, when the ring has them */
 #define FE_MAX_SEGS 1024u        /* segments per device request we build */
 #define FE_BOUNCE_MAX (128u << 10) /* bytes per bounce buffer */
 #define FE_BOUNCE_BYTES (512u << 10) /* bounce memory per queue */
@@ -125,6 +126,7 @@ struct fe_bq {
 	bool fd_mode;             /* the completion fd was asked for */
 	bool await_first;         /* after a move: time the first completion */
 	uint64_t first_ns;
+	uint64_t last_ns;         /* time of the latest completion reaped */
 	uint64_t reaped;          /* children completed (progress marker) */
 	uint64_t finished;        /* user requests completed */
 	bool dirty;               /* a write completed: flush before leaving */
@@ -143,7 +145,9 @@ struct pvio_blk {
 	struct pvio_queue_stats *retired;
 	struct pvio_migrate_report report;
 	bool have_report;
-	uint64_t t_last_old;      /* last completion on the device we left */
+	uint64_t t_last_old;      /* last completion on the device we left
+				     (or when we started leaving it, if it
+				     completed nothing) */
 	/* the current device was drained and quiesced (reconnect, close):
 	 * what that did, for the report */
 	bool stopped;
@@ -154,7 +158,9 @@ struct pvio_blk {
 };
 
 /* blk_geo.c */
-int fe_blk_geo(pvio_ctx *ctx, const pvio_dev *dev, struct fe_bgeo *g);
+/* depth: user requests per queue (tags are sized by it and the ring) */
+int fe_blk_geo(pvio_ctx *ctx, const pvio_dev *dev, uint32_t depth,
+	       struct fe_bgeo *g);
 int fe_bdq_alloc(pvio_ctx *ctx, const struct fe_bgeo *g, struct fe_bdq *d);
 void fe_bdq_free(pvio_ctx *ctx, struct fe_bdq *d, bool leak_bounce);
 

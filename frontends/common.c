@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * frontends/common.c - helpers both front ends use: deadlines, the stable
- * per-queue fd sets, counters summed across the devices a front end used.
+ * per-queue fd sets, counters summed across the devices a front end used,
+ * reopening a device that is coming back.
  */
 #include "fe.h"
 
@@ -138,4 +139,44 @@ int fe_quiesce(pvio_dev *dev)
 			 dev->info.address ? dev->info.address : "device",
 			 pvio_strerror(r));
 	return r;
+}
+
+/* Errors that mean "not there (yet)": nobody listens on the socket, the
+ * channel is not offered, the device is suspended or still held by the
+ * connection we are leaving, the back end is still closed. */
+static bool not_back_yet(int r)
+{
+	return r == -ENOENT || r == -ECONNREFUSED || r == -ENODEV ||
+	       r == -EAGAIN || r == -EBUSY || r == -ETIMEDOUT;
+}
+
+int fe_reopen(pvio_ctx *ctx, const char *address, pvio_dev **out)
+{
+	uint64_t t0 = pvio_now_ns(ctx);
+	uint64_t deadline = pvio_deadline(ctx);
+	uint64_t pause = 1000000; /* 1 ms, doubling up to 50 ms */
+	unsigned tries = 0;
+	for (;;) {
+		int r = pvio_dev_open(ctx, address, out);
+		tries++;
+		if (r == 0)
+			return 0;
+		uint64_t now = pvio_now_ns(ctx);
+		if (!not_back_yet(r) || now >= deadline) {
+			if (tries > 1) {
+				char why[192];
+				pvio_strlcpy(why, pvio_errmsg(ctx), sizeof(why));
+				return pvio_set_error(ctx, -r,
+						      "%s (still so after %u "
+						      "tries in %u ms)",
+						      why, tries,
+						      (unsigned)((now - t0) /
+								 1000000));
+			}
+			return r;
+		}
+		pvio_sleep_until(ctx, now + pause < deadline ? now + pause
+							     : deadline);
+		pause = pause * 2 > 50000000 ? 50000000 : pause * 2;
+	}
 }

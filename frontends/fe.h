@@ -72,6 +72,12 @@ void fe_stats_sum(const pvio_dev *dev, const struct pvio_queue_stats *acc,
  * struct; -EINVAL when out is unusable. */
 int fe_copy_versioned(void *out, const void *src, size_t src_size);
 
+/* pvio_dev_open(address), retried while the device is not back yet
+ * (nobody listening, not offered, suspended, still closing), bounded by
+ * the context timeout: reconnecting after a back end restart, a rescind
+ * and re-offer, a suspend and resume. */
+int fe_reopen(pvio_ctx *ctx, const char *address, pvio_dev **out);
+
 /* Quiesce dev (bounded by the back end): 0 or -errno; logs failures. */
 int fe_quiesce(pvio_dev *dev);
 

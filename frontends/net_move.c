@@ -33,9 +33,8 @@ static void drain_tx(pvio_net *net, uint64_t deadline)
 			/* frames that already arrived are kept for the next
 			 * rx_burst: some back ends drop what is left in their
 			 * rings when quiesced */
-			if (fe_net_reclaim(net, q) > 0 ||
-			    fe_net_rx_reap(net, q, NULL, UINT32_MAX, true) > 0)
-				net->t_last_old = pvio_now_ns(net->ctx);
+			fe_net_reclaim(net, q);
+			fe_net_rx_reap(net, q, NULL, UINT32_MAX, true);
 			if (net->q[q].tx_inflight)
 				busy = (int)q;
 		}
@@ -87,21 +86,31 @@ static void stop_old(pvio_net *net)
 	rep->struct_size = sizeof(*rep);
 	uint64_t t0 = pvio_now_ns(net->ctx);
 	uint64_t done0 = tx_done_total(net);
-	net->t_last_old = t0;
 	if (pvio_dev_usable(dev))
 		drain_tx(net, pvio_deadline(net->ctx));
+	bool removed = dev->state == PVIO_DEV_REMOVED;
 	net->stop_ret = fe_quiesce(dev);
+	net->t_last_old = 0;
 	for (unsigned q = 0; q < net->nq; q++) {
-		if (pvio_dev_usable(dev) || dev->state == PVIO_DEV_STOPPED) {
-			if (fe_net_reclaim(net, q) > 0 ||
-			    fe_net_rx_reap(net, q, NULL, UINT32_MAX, true) > 0)
-				net->t_last_old = pvio_now_ns(net->ctx);
+		/* What landed before it stopped - also from a host that went
+		 * away: completions it wrote are as good as before, and a
+		 * frame it sent back must not count as lost.  (Back ends that
+		 * cannot read a removed device's rings refuse; a broken
+		 * device is not read.) */
+		if (pvio_dev_usable(dev) || dev->state == PVIO_DEV_STOPPED ||
+		    removed) {
+			fe_net_reclaim(net, q);
+			fe_net_rx_reap(net, q, NULL, UINT32_MAX, true);
 		}
+		if (net->q[q].last_ns > net->t_last_old)
+			net->t_last_old = net->q[q].last_ns;
 		uint32_t d = take_back(net, q, net->stop_ret < 0);
 		rep->dropped += d;
 		if (dev->stats)
 			dev->stats[q].dropped += d;
 	}
+	if (!net->t_last_old)
+		net->t_last_old = t0;
 	rep->completed_during_quiesce = (uint32_t)(tx_done_total(net) - done0);
 	rep->quiesce_ns = pvio_now_ns(net->ctx) - t0;
 	pvio_dev_set_stopped(dev);
@@ -279,7 +288,7 @@ int pvio_net_reconnect(pvio_net *net, struct pvio_migrate_report *report)
 		return pvio_set_error(net->ctx, ENOMEM, "out of memory");
 	stop_old(net);
 	pvio_dev *nd = NULL;
-	r = pvio_dev_open(net->ctx, addr, &nd);
+	r = fe_reopen(net->ctx, addr, &nd);
 	pvio_free(net->ctx, addr);
 	if (r < 0)
 		return r;

@@ -58,6 +58,7 @@ struct fe_nq {
 	uint32_t stash_h, stash_n; /* FIFO of RX-pool-size entries */
 	bool await_first;
 	uint64_t first_ns;
+	uint64_t last_ns;         /* time of the latest completion reaped */
 	uint64_t tx_done;         /* TX completions (progress marker) */
 };
 

@@ -18,6 +18,8 @@ static const struct subcommand subcommands[] = {
 	{ "blk", cmd_blk, "read, write, flush, discard, write-zeroes a block device" },
 	{ "net", cmd_net, "send frames to a reflecting peer and check them" },
 	{ "bench", cmd_bench, "measure block IOPS and latency, network packet rate" },
+	{ "compare", cmd_compare, "the same workloads through every hypervisor's protocol, side by side" },
+	{ "migrate-demo", cmd_migrate_demo, "move block and network front ends across hypervisors, checked" },
 	{ "sim", cmd_sim, "run a simulated host (virtio, xen, hyperv) or control one" },
 	{ "virt", cmd_virt, "libvirt: domains' pvio devices, convert, boot the probe guest" },
 };
@@ -26,7 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: pvio COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(f, "  %-10s %s\n", subcommands[i].name,
+		fprintf(f, "  %-13s %s\n", subcommands[i].name,
 			subcommands[i].summary);
 	fprintf(f, "\ndevice addresses this pvio understands: %s\n",
 		pvio_backend_list());

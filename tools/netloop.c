@@ -12,6 +12,11 @@
  * At most `window` frames are in flight, so a correct peer never has to
  * drop one for lack of receive buffers; anything that does not come back
  * within the straggler wait is lost.
+ *
+ * tool_netloop_run() does a whole run; `pvio migrate-demo` drives the same
+ * loop in steps (tool_netloop_step) and moves the front end between steps,
+ * with frames in flight: the packets and the bookkeeping belong to the
+ * application and survive the move.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -91,7 +96,7 @@ static void build(uint8_t *d, uint32_t len, const uint8_t mac[6], uint32_t run,
 	put32(d + 34, frame_csum(d, len));
 }
 
-struct nl {
+struct tool_netloop {
 	pvio_net *net;
 	const struct tool_netloop_opts *o;
 	struct tool_netloop_result *res;
@@ -104,10 +109,13 @@ struct nl {
 	uint8_t *expect;     /* scratch frame */
 	struct pvio_pkt *pend[NL_MAX_QUEUES][NL_BATCH];
 	unsigned npend[NL_MAX_QUEUES];
+	uint64_t written_off; /* frames the caller knows will not come back */
+	uint64_t last;       /* last progress */
+	unsigned turn;       /* next queue wait_any sleeps on */
 };
 
-static void note(struct nl *s, const char *fmt, ...) TOOL_PRINTF(2, 3);
-static void note(struct nl *s, const char *fmt, ...)
+static void note(struct tool_netloop *s, const char *fmt, ...) TOOL_PRINTF(2, 3);
+static void note(struct tool_netloop *s, const char *fmt, ...)
 {
 	if (s->res->detail[0])
 		return; /* keep the first */
@@ -117,7 +125,7 @@ static void note(struct nl *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void check(struct nl *s, const struct pvio_pkt *p)
+static void check(struct tool_netloop *s, const struct pvio_pkt *p)
 {
 	struct tool_netloop_result *res = s->res;
 	const uint8_t *d = p->data;
@@ -167,18 +175,18 @@ static void check(struct nl *s, const struct pvio_pkt *p)
 	res->received++;
 }
 
-static bool may_build(const struct nl *s, uint64_t now)
+static bool may_build(const struct tool_netloop *s, uint64_t now)
 {
 	const struct tool_netloop_opts *o = s->o;
 	if (s->next_seq >= o->count)
 		return false;
 	if (o->stop_ns && now >= o->stop_ns)
 		return false;
-	return s->next_seq - s->done < s->res->window;
+	return s->next_seq - s->done - s->written_off < s->res->window;
 }
 
 /* Build and send what the window allows on queue q; true on progress. */
-static bool tx(struct nl *s, unsigned q, uint64_t now)
+static bool tx(struct tool_netloop *s, unsigned q, uint64_t now)
 {
 	struct tool_netloop_result *res = s->res;
 	while (s->npend[q] < NL_BATCH && may_build(s, now)) {
@@ -216,7 +224,7 @@ static bool tx(struct nl *s, unsigned q, uint64_t now)
 	return true;
 }
 
-static bool rx(struct nl *s, unsigned q)
+static bool rx(struct tool_netloop *s, unsigned q)
 {
 	struct pvio_pkt *pkts[NL_BATCH];
 	bool any = false;
@@ -240,7 +248,7 @@ static bool rx(struct nl *s, unsigned q)
 }
 
 /* Give back frames built but not yet taken by the device. */
-static void drop_pending(struct nl *s)
+static void drop_pending(struct tool_netloop *s)
 {
 	for (unsigned q = 0; q < s->nq; q++) {
 		for (unsigned i = 0; i < s->npend[q]; i++)
@@ -253,7 +261,7 @@ static void drop_pending(struct nl *s)
 /* Sleep until a queue may have work or timeout_ns passes.  pvio_net_wait()
  * arms the queue's notification for the time it sleeps; with several
  * queues, wait on each in turn for a short slice so none is starved. */
-static void wait_any(struct nl *s, uint64_t timeout_ns, unsigned *turn)
+static void wait_any(struct tool_netloop *s, uint64_t timeout_ns, unsigned *turn)
 {
 	uint64_t slice = timeout_ns;
 	if (s->nq > 1 && slice > 1000000)
@@ -264,80 +272,173 @@ static void wait_any(struct nl *s, uint64_t timeout_ns, unsigned *turn)
 	*turn = (*turn + 1) % s->nq;
 }
 
-void tool_netloop_run(pvio_net *net, const struct tool_netloop_opts *o,
-		      struct tool_netloop_result *res)
+int tool_netloop_new(pvio_net *net, const struct tool_netloop_opts *o,
+		     struct tool_netloop_result *res, struct tool_netloop **out)
 {
-	struct nl s = { .net = net, .o = o, .res = res };
 	struct pvio_net_info info = { .struct_size = sizeof(info) };
 
+	*out = NULL;
 	memset(res, 0, sizeof(*res));
 	int r = pvio_net_get_info(net, &info);
 	if (r < 0) {
 		res->error = r;
-		return;
-	}
-	s.nq = info.num_queues ? info.num_queues : 1;
-	if (s.nq > NL_MAX_QUEUES)
-		s.nq = NL_MAX_QUEUES;
-	memcpy(s.mac, info.mac, 6);
-	uint64_t seed = tool_seed();
-	s.run = (uint32_t)tool_rand(&seed);
-	res->window = o->window;
-	if (!res->window) {
-		uint32_t ring = info.ring_size ? info.ring_size : 64;
-		res->window = s.nq * (ring / 2 ? ring / 2 : 1);
+		return r;
 	}
 	if (o->size < TOOL_NETLOOP_MIN_FRAME || o->size > 65535) {
 		res->error = -EINVAL;
 		snprintf(res->detail, sizeof(res->detail),
 			 "frame size %u is outside %u..65535", o->size,
 			 TOOL_NETLOOP_MIN_FRAME);
-		return;
+		return -EINVAL;
 	}
-	s.seen = calloc(o->count / 8 + 1, 1);
-	s.expect = malloc(o->size);
-	if (!s.seen || !s.expect) {
-		free(s.seen);
-		free(s.expect);
+	struct tool_netloop *s = calloc(1, sizeof(*s));
+	if (!s) {
 		res->error = -ENOMEM;
-		return;
+		return -ENOMEM;
 	}
+	s->net = net;
+	s->o = o;
+	s->res = res;
+	s->nq = info.num_queues ? info.num_queues : 1;
+	if (s->nq > NL_MAX_QUEUES)
+		s->nq = NL_MAX_QUEUES;
+	memcpy(s->mac, info.mac, 6);
+	uint64_t seed = tool_seed();
+	s->run = (uint32_t)tool_rand(&seed);
+	res->window = o->window;
+	if (!res->window) {
+		uint32_t ring = info.ring_size ? info.ring_size : 64;
+		res->window = s->nq * (ring / 2 ? ring / 2 : 1);
+	}
+	s->seen = calloc(o->count / 8 + 1, 1);
+	s->expect = malloc(o->size);
+	if (!s->seen || !s->expect) {
+		tool_netloop_free(s);
+		res->error = -ENOMEM;
+		return -ENOMEM;
+	}
+	s->last = tool_now_ns();
+	*out = s;
+	return 0;
+}
 
-	uint64_t last = tool_now_ns();
-	unsigned turn = 0;
+void tool_netloop_free(struct tool_netloop *s)
+{
+	if (!s)
+		return;
+	drop_pending(s);
+	free(s->seen);
+	free(s->expect);
+	free(s);
+}
+
+uint64_t tool_netloop_outstanding(const struct tool_netloop *s)
+{
+	return s->res->sent - s->done;
+}
+
+void tool_netloop_write_off(struct tool_netloop *s, uint64_t n)
+{
+	s->written_off += n;
+}
+
+/* The loop: send and check until until_ns (0: no limit), everything sent
+ * came back after sending stopped (1), nothing came back for wait_ns (1,
+ * stalled), or a library call failed (res->error). */
+static int loop(struct tool_netloop *s, uint64_t until_ns, bool sending_ok)
+{
+	struct tool_netloop_result *res = s->res;
+	const struct tool_netloop_opts *o = s->o;
 	while (!res->error) {
+		if (tool_interrupted) {
+			res->error = -EINTR;
+			break;
+		}
 		uint64_t now = tool_now_ns();
 		bool progress = false;
-		if (o->stop_ns && now >= o->stop_ns)
-			drop_pending(&s); /* time is up: send no more */
-		for (unsigned q = 0; q < s.nq && !res->error; q++) {
-			progress |= rx(&s, q);
-			progress |= tx(&s, q, now);
+		bool stop = !sending_ok || (o->stop_ns && now >= o->stop_ns);
+		if (stop)
+			drop_pending(s); /* time is up: send no more */
+		for (unsigned q = 0; q < s->nq && !res->error; q++) {
+			progress |= rx(s, q);
+			if (!stop)
+				progress |= tx(s, q, now);
 		}
 		if (res->error)
 			break;
-		bool sending = s.next_seq < o->count &&
-			       !(o->stop_ns && now >= o->stop_ns);
-		for (unsigned q = 0; q < s.nq; q++)
-			sending |= s.npend[q] > 0;
-		if (!sending && s.done == res->sent)
-			break; /* everything sent came back */
+		bool sending = !stop && s->next_seq < o->count;
+		for (unsigned q = 0; q < s->nq; q++)
+			sending |= s->npend[q] > 0;
+		if (!sending && s->done + s->written_off >= res->sent)
+			return 1; /* everything sent came back (or is known
+				     not to) */
 		now = tool_now_ns();
-		if (progress) {
-			last = now;
+		if (progress)
+			s->last = now;
+		if (until_ns && now >= until_ns)
+			return 0;
+		if (progress)
 			continue;
-		}
-		if (now - last >= o->wait_ns) {
+		if (now - s->last >= o->wait_ns) {
 			res->stalled = true;
-			break;
+			return 1;
 		}
-		wait_any(&s, o->wait_ns - (now - last), &turn);
+		uint64_t left = o->wait_ns - (now - s->last);
+		if (until_ns && until_ns - now < left)
+			left = until_ns - now;
+		wait_any(s, left, &s->turn);
 	}
+	return res->error;
+}
 
-	drop_pending(&s);
-	if (!o->stop_ns)
-		res->unsent = o->count - res->sent;
-	res->lost = res->sent > s.done ? res->sent - s.done : 0;
-	free(s.seen);
-	free(s.expect);
+int tool_netloop_step(struct tool_netloop *s, uint64_t until_ns)
+{
+	if (s->res->error)
+		return s->res->error;
+	return loop(s, until_ns, true);
+}
+
+int tool_netloop_settle(struct tool_netloop *s)
+{
+	struct tool_netloop_result *res = s->res;
+	if (res->error)
+		return res->error;
+	s->last = tool_now_ns();
+	int r = loop(s, 0, false);
+	res->stalled = false;
+	s->last = tool_now_ns();
+	return r < 0 ? r : 0;
+}
+
+void tool_netloop_clear_error(struct tool_netloop *s)
+{
+	s->res->error = 0;
+	s->res->stalled = false;
+	s->last = tool_now_ns();
+}
+
+int tool_netloop_finish(struct tool_netloop *s)
+{
+	struct tool_netloop_result *res = s->res;
+	int r = 0;
+	if (!res->error && !res->stalled) {
+		s->last = tool_now_ns();
+		r = loop(s, 0, false);
+	}
+	drop_pending(s);
+	if (!s->o->stop_ns)
+		res->unsent = s->o->count - res->sent;
+	res->lost = res->sent > s->done ? res->sent - s->done : 0;
+	return r < 0 ? r : 0;
+}
+
+void tool_netloop_run(pvio_net *net, const struct tool_netloop_opts *o,
+		      struct tool_netloop_result *res)
+{
+	struct tool_netloop *s;
+	if (tool_netloop_new(net, o, res, &s) < 0)
+		return;
+	tool_netloop_step(s, 0);
+	tool_netloop_finish(s);
+	tool_netloop_free(s);
 }

@@ -429,7 +429,7 @@ static int blk_reap(pvio_dev *dev, unsigned q, struct pvio_blk_dcomp *out,
 		out[n].status = blk_status(bq, tag);
 		n++;
 	}
-	return (int)n;
+	return virtio_reaped(vd, n);
 }
 
 /* GET_ID on queue 0 with the internal tag: the device's serial, for info. */

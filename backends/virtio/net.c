@@ -496,7 +496,7 @@ static int net_tx_reap(pvio_dev *dev, unsigned q, uint32_t *tags, unsigned max)
 		n->p[q].tx_busy[tag] = 0;
 		tags[k++] = tag;
 	}
-	return (int)k;
+	return virtio_reaped(vd, k);
 }
 
 static int net_rx_post(pvio_dev *dev, unsigned q, const struct pvio_net_rxb *b)
@@ -583,7 +583,7 @@ static int net_rx_reap(pvio_dev *dev, unsigned q, struct pvio_net_rxc *out,
 		p->rx_busy[tag] = 0;
 		rx_complete(vd, q, p, tag, len, &out[k++]);
 	}
-	return (int)k;
+	return virtio_reaped(vd, k);
 }
 
 static int net_kick(pvio_dev *dev, unsigned q, unsigned which)

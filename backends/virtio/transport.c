@@ -47,10 +47,19 @@ int virtio_dev_check(const struct virtio_dev *vd, bool may_reap)
 	case PVIO_DEV_STOPPED:
 		return may_reap && vd->configured ? 0 : -ESHUTDOWN;
 	case PVIO_DEV_REMOVED:
-		return -ENODEV;
+		/* the rings are ours: what the host completed before it went
+		 * away can still be read (and is validated as ever) */
+		return may_reap && vd->configured ? 0 : -ENODEV;
 	default:
 		return -EIO;
 	}
+}
+
+int virtio_reaped(const struct virtio_dev *vd, unsigned n)
+{
+	if (!n && pvio_dev_state(vd->dev, NULL) == PVIO_DEV_REMOVED)
+		return -ENODEV;
+	return (int)n;
 }
 
 int virtio_vq_broken(struct virtio_dev *vd, struct virtio_vq *vq)

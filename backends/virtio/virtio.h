@@ -380,8 +380,12 @@ void virtio_kick_vq(struct virtio_dev *vd, unsigned vqi, unsigned q);
 /* The queue broke (hostile used entry): mark the device broken. */
 int virtio_vq_broken(struct virtio_dev *vd, struct virtio_vq *vq);
 /* -EIO / -ENODEV / -ESHUTDOWN for a device that cannot take new I/O, 0 if
- * it can; may_reap: a quiesced device still returns completions. */
+ * it can; may_reap: a quiesced or removed device still returns the
+ * completions its rings hold. */
 int virtio_dev_check(const struct virtio_dev *vd, bool may_reap);
+/* What a reap that collected n returns: n, or -ENODEV once a removed
+ * device's rings hold nothing more. */
+int virtio_reaped(const struct virtio_dev *vd, unsigned n);
 /* Synchronous use of one queue on the control path: wait (bounded by
  * deadline_ns) for a completion.  1 got, -ETIMEDOUT, -EIO, -ENODEV. */
 int virtio_wait_one(struct virtio_dev *vd, unsigned vqi, uint32_t *token,

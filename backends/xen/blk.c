@@ -784,7 +784,7 @@ static int blk_reap(pvio_dev *dev, unsigned qi, struct pvio_blk_dcomp *out,
 	struct pvio_queue_stats *st = &dev->stats[qi];
 	uint32_t prod;
 	unsigned n = 0;
-	uint64_t copied = 0;
+	uint64_t copied = 0, ncopies = 0;
 
 	int avail = xen_ring_pending(&q->ring, &prod);
 	if (avail < 0) {
@@ -847,22 +847,23 @@ static int blk_reap(pvio_dev *dev, unsigned qi, struct pvio_blk_dcomp *out,
 		q->ring.rsp_cons++;
 		uint32_t tag = sh->tag;
 		bool rd = sh->op == PVIO_BLK_OP_READ && res == 0;
+		uint64_t before = copied;
 		if (!blk_release(b, q, id, rd, &copied)) {
 			pvio_dev_set_broken(dev, "the back end still maps a page "
 						 "of completed request 0x%llx",
 					    (unsigned long long)wid);
 			res = -EIO;
 		}
+		if (copied > before)
+			ncopies++; /* one copy per request, as on submit */
 		out[n].tag = tag;
 		out[n].status = res;
 		n++;
 		if (!pvio_dev_usable(dev) && dev->state == PVIO_DEV_BROKEN)
 			break;
 	}
-	if (copied) {
-		st->copies++;
-		st->copy_bytes += copied;
-	}
+	st->copies += ncopies;
+	st->copy_bytes += copied;
 	if (n)
 		return (int)n;
 	if (dev->state == PVIO_DEV_BROKEN)

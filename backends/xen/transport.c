@@ -10,7 +10,8 @@
  * service: watch events - the back end leaving Connected means the device
  * was removed; the class re-reads what it watches (capacity, carrier).
  * quiesce: the close handshake; when the back end reached Closed it has
- * unmapped the rings and data pages, so nothing more can arrive.
+ * unmapped the rings and data pages, so nothing more can arrive, and a
+ * device pvio attached is detached (so a reconnect can attach it again).
  * close: quiesce, detach, free - grants still mapped are leaked.
  */
 #include "xen.h"
@@ -193,6 +194,12 @@ int xen_open(pvio_ctx *ctx, struct xen_hostif *h, const char *type,
 						   "%s %u is attached to "
 						   "another domain",
 						   type, devid);
+			else if (r == -EAGAIN)
+				r = pvio_set_error(ctx, EAGAIN,
+						   "the Xen host has suspended "
+						   "%s %u; it can be attached "
+						   "again once it resumes",
+						   type, devid);
 			else
 				r = pvio_set_error(ctx, -r,
 						   "attaching %s %u failed: %s",
@@ -298,6 +305,17 @@ int xen_quiesce(pvio_dev *dev)
 				      "%s: the back end did not close: %s",
 				      xd->xb.fe, pvio_strerror(r));
 	xd->quiesced = true;
+	/* Closed on both sides: the device is free for whoever attaches it
+	 * next - pvio itself, reconnecting (a new connection to the host
+	 * before this one is closed) */
+	if (xd->attached) {
+		r = xd->h->ops->device_detach(xd->h, xd->type, xd->devid);
+		if (r < 0)
+			pvio_log(xd->ctx, PVIO_LOG_WARN,
+				 "detaching %s %u failed: %s", xd->type,
+				 xd->devid, pvio_strerror(r));
+		xd->attached = false;
+	}
 	return 0;
 }
 

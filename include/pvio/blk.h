@@ -192,7 +192,11 @@ int pvio_blk_migrate(pvio_blk *blk, pvio_dev *new_dev, uint32_t flags,
 
 /* Reopen the current device's address and move to it: the recovery path
  * after PVIO_EVENT_REMOVED or NEEDS_RESET (vhost-user back end restart,
- * VMBus rescind and re-offer, Xen suspend/resume). */
+ * VMBus rescind and re-offer, Xen suspend/resume).  While the device is
+ * not back yet (nobody listens on the socket, the channel is not offered
+ * again, the device is suspended) the open is retried, for at most the
+ * context timeout.  On failure the front end stays where it was (requests
+ * held with PVIO_BLK_KEEP_ON_FAILURE stay held): call it again later. */
 int pvio_blk_reconnect(pvio_blk *blk, struct pvio_migrate_report *report);
 
 /* The report of the most recent migration or reconnect (-ENOENT if none),

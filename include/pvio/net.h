@@ -171,6 +171,9 @@ int pvio_net_get_stats(pvio_net *net, unsigned q, struct pvio_queue_stats *st);
  * counted as dropped; receive buffers are re-posted on the new device. */
 int pvio_net_migrate(pvio_net *net, pvio_dev *new_dev, uint32_t flags,
 		     struct pvio_migrate_report *report);
+/* Reopen the current device's address and move to it (see
+ * pvio_blk_reconnect(): retried while the device is not back yet, for at
+ * most the context timeout). */
 int pvio_net_reconnect(pvio_net *net, struct pvio_migrate_report *report);
 int pvio_net_migration_report(pvio_net *net, struct pvio_migrate_report *r);
 

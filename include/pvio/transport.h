@@ -88,6 +88,10 @@ void pvio_free(pvio_ctx *ctx, void *p);
 char *pvio_strdup(pvio_ctx *ctx, const char *s);
 
 uint64_t pvio_now_ns(const pvio_ctx *ctx);
+/* Sleep until deadline_ns (pvio_now_ns clock; hosted: poll, else the
+ * platform's wait hook or busy polling).  Control path only: for waits on
+ * nothing but time, e.g. retrying an open while a device comes back. */
+void pvio_sleep_until(const pvio_ctx *ctx, uint64_t deadline_ns);
 /* The context's bound for waits on the host, in ms and as a deadline. */
 uint32_t pvio_timeout_ms(const pvio_ctx *ctx);
 uint64_t pvio_deadline(const pvio_ctx *ctx);

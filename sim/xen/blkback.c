@@ -768,14 +768,17 @@ static void frontend_changed(struct sxen_xbdev *x, int state)
 		sxen_xb_state_name(state));
 	switch (state) {
 	case SXB_INITIALISING:
-		if (x->state == SXB_CLOSED) {
+		if (x->state == SXB_CLOSED && bb->cfg->suspended) {
+			sim_log(SIM_LOG_INFO, "%s: suspended; reconnect after "
+					      "resume", x->be);
+		} else if (x->state == SXB_CLOSED) {
 			sim_log(SIM_LOG_INFO, "%s: prepare for reconnect", x->be);
 			sxen_xb_switch(x, SXB_INITWAIT);
 		}
 		break;
 	case SXB_INITIALISED:
 	case SXB_CONNECTED:
-		if (x->state == SXB_CONNECTED)
+		if (x->state == SXB_CONNECTED || bb->cfg->suspended)
 			break;
 		disconnect(bb);
 		if (connect_ring(bb)) {
@@ -869,6 +872,34 @@ void sxen_blkback_close(struct sxen_blkback *bb)
 {
 	sim_log(SIM_LOG_INFO, "%s: closing on request (ctl)", bb->xb.be);
 	sxen_xb_switch(&bb->xb, SXB_CLOSING);
+}
+
+void sxen_blkback_suspend(struct sxen_blkback *bb)
+{
+	struct sxen_xbdev *x = &bb->xb;
+	sim_log(SIM_LOG_INFO, "%s: suspended (ctl): rings dropped, Closing",
+		x->be);
+	bb->cfg->suspended = true;
+	if (bb->closing_timer) {
+		sim_loop_cancel(x->h->loop, bb->closing_timer);
+		bb->closing_timer = 0;
+	}
+	disconnect(bb);
+	if (x->state != SXB_CLOSED)
+		sxen_xb_switch(x, SXB_CLOSING);
+	/* a front end that already closed is answered now */
+	if (sxen_xb_fe_state(x) == SXB_CLOSED)
+		sxen_xb_switch(x, SXB_CLOSED);
+}
+
+void sxen_blkback_resume(struct sxen_blkback *bb)
+{
+	struct sxen_xbdev *x = &bb->xb;
+	sim_log(SIM_LOG_INFO, "%s: resumed (ctl)", x->be);
+	/* the front end may be waiting for us already */
+	if (x->state == SXB_CLOSED &&
+	    sxen_xb_fe_state(x) == SXB_INITIALISING)
+		sxen_xb_switch(x, SXB_INITWAIT);
 }
 
 static void unplug_fire(struct sim_loop *l, void *arg)

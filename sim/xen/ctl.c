@@ -26,6 +26,8 @@ static const struct {
 	{ "corrupt DEV KIND", "corrupt DEV's next response: id, status, op (vbd), rsp-prod (rsp_prod jumps past the ring), rx-status, rx-offset (vif RX)" },
 	{ "clear DEV", "remove all faults of DEV" },
 	{ "close DEV", "the back end goes to Closing now, even with I/O in flight" },
+	{ "suspend DEV", "the domain is saved, as the back end sees it: it drops the rings (requests not yet answered never are), goes Closing, then Closed, and neither reconnects nor attaches again until `resume`" },
+	{ "resume DEV", "end a suspend: the back end connects again (InitWait) and DEV can be attached" },
 	{ "unplug DEV", "hot-unplug as `xl block-detach`: online=0, back end Closing, removed when the front end closes (forced after 10 s)" },
 	{ "closing-delay DEV MS", "vbd: wait MS ms before following the front end to Closing (Linux blkback takes ~5 s); 0 ends a wait in progress" },
 	{ "link DEV up|down", "vif: carrier on or off (`carrier` key; frames are dropped while down)" },
@@ -279,6 +281,22 @@ void sxen_ctl(struct sxen_host *h, const char *cmd, char *outbuf,
 		else
 			d.vif->link = up;
 		outf(&o, "%s: link %s\n", argv[1], up ? "up" : "down");
+		return;
+	}
+	if (!strcmp(c, "suspend") || !strcmp(c, "resume")) {
+		bool sus = c[0] == 's';
+		if (d.vbd) {
+			d.vbd->suspended = sus;
+			if (d.vbd->bb)
+				(sus ? sxen_blkback_suspend
+				     : sxen_blkback_resume)(d.vbd->bb);
+		} else {
+			d.vif->suspended = sus;
+			if (d.vif->nb)
+				(sus ? sxen_netback_suspend
+				     : sxen_netback_resume)(d.vif->nb);
+		}
+		outf(&o, "%s: %s\n", argv[1], sus ? "suspended" : "resumed");
 		return;
 	}
 	bool attached = d.kind == SXEN_KIND_VBD ? d.vbd->bb != NULL : d.vif->nb != NULL;

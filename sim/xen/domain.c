@@ -276,6 +276,8 @@ int sxen_device_attach(struct sxen_domain *d, int kind, uint32_t devid)
 			return -ENOENT;
 		if (v->bb)
 			return sxen_blkback_domain(v->bb) == d ? -EEXIST : -EBUSY;
+		if (v->suspended)
+			return -EAGAIN;
 		toolstack_create(d, kind, v);
 		return sxen_blkback_probe(h, d, v);
 	}
@@ -284,6 +286,8 @@ int sxen_device_attach(struct sxen_domain *d, int kind, uint32_t devid)
 		return -ENOENT;
 	if (v->nb)
 		return sxen_netback_domain(v->nb) == d ? -EEXIST : -EBUSY;
+	if (v->suspended)
+		return -EAGAIN;
 	toolstack_create(d, kind, v);
 	int r = sxen_netback_probe(h, d, v);
 	if (r)

@@ -1024,11 +1024,18 @@ static void frontend_changed(struct sxen_xbdev *x, int state)
 		sxen_xb_state_name(state));
 	switch (state) {
 	case SXB_INITIALISING:
+		if (nb->cfg->suspended) {
+			sim_log(SIM_LOG_INFO, "%s: suspended; reconnect after "
+					      "resume", x->be);
+			break;
+		}
 		set_backend_state(nb, SXB_INITWAIT);
 		break;
 	case SXB_INITIALISED:
 		break;
 	case SXB_CONNECTED:
+		if (nb->cfg->suspended)
+			break;
 		set_backend_state(nb, SXB_CONNECTED);
 		break;
 	case SXB_CLOSING:
@@ -1125,6 +1132,24 @@ void sxen_netback_close(struct sxen_netback *nb)
 {
 	sim_log(SIM_LOG_INFO, "%s: closing on request (ctl)", nb->xb.be);
 	set_backend_state(nb, SXB_CLOSING);
+}
+
+void sxen_netback_suspend(struct sxen_netback *nb)
+{
+	sim_log(SIM_LOG_INFO, "%s: suspended (ctl): rings dropped, Closing",
+		nb->xb.be);
+	nb->cfg->suspended = true;
+	set_backend_state(nb, SXB_CLOSING); /* disconnects */
+	if (sxen_xb_fe_state(&nb->xb) == SXB_CLOSED)
+		set_backend_state(nb, SXB_CLOSED);
+}
+
+void sxen_netback_resume(struct sxen_netback *nb)
+{
+	sim_log(SIM_LOG_INFO, "%s: resumed (ctl)", nb->xb.be);
+	if (nb->state == SXB_CLOSED &&
+	    sxen_xb_fe_state(&nb->xb) == SXB_INITIALISING)
+		set_backend_state(nb, SXB_INITWAIT);
 }
 
 static void unplug_fire(struct sim_loop *l, void *arg)

@@ -209,6 +209,7 @@ struct sxen_vbd_cfg {
 	bool persistent, indirect, discard, flush;
 	unsigned discard_granularity;
 	struct sxen_faults f;
+	bool suspended;          /* ctl suspend: no (re)connect until resume */
 	struct sxen_blkback *bb; /* attached back end, or NULL */
 };
 
@@ -226,6 +227,7 @@ struct sxen_vif_cfg {
 	bool lax_rx_copy; /* connect without request-rx-copy (Linux >= 3.16) */
 	bool link;        /* carrier */
 	struct sxen_faults f;
+	bool suspended;          /* ctl suspend: no (re)connect until resume */
 	struct sxen_netback *nb; /* attached back end, or NULL */
 };
 
@@ -357,6 +359,12 @@ int sxen_blkback_probe(struct sxen_host *h, struct sxen_domain *d,
 /* Disconnect, switch to Closed and free (the device goes away). */
 void sxen_blkback_remove(struct sxen_blkback *bb);
 void sxen_blkback_close(struct sxen_blkback *bb); /* ctl "close" */
+/* ctl "suspend" / "resume": the domain's save and restore as the back end
+ * sees it - it stops serving at once (requests not yet answered never
+ * are), goes Closing and then Closed, and connects again only after
+ * resume. */
+void sxen_blkback_suspend(struct sxen_blkback *bb);
+void sxen_blkback_resume(struct sxen_blkback *bb);
 void sxen_blkback_unplug(struct sxen_blkback *bb);
 int sxen_blkback_resize(struct sxen_blkback *bb);
 void sxen_blkback_faults_changed(struct sxen_blkback *bb);
@@ -366,6 +374,8 @@ int sxen_netback_probe(struct sxen_host *h, struct sxen_domain *d,
 		       struct sxen_vif_cfg *cfg);
 void sxen_netback_remove(struct sxen_netback *nb);
 void sxen_netback_close(struct sxen_netback *nb);
+void sxen_netback_suspend(struct sxen_netback *nb);
+void sxen_netback_resume(struct sxen_netback *nb);
 void sxen_netback_unplug(struct sxen_netback *nb);
 void sxen_netback_set_link(struct sxen_netback *nb, bool up);
 void sxen_netback_faults_changed(struct sxen_netback *nb);
