@@ -4,7 +4,7 @@
 # scripts/bench.sh - measure what BENCHMARKS.md reports, the same way on
 # every host: pvio's simulated KVM, Xen and Hyper-V hosts,
 # qemu-storage-daemon and dpdk-testpmd.  Run as root on Debian 12 (it installs what is missing
-# and builds pvio in build-demo/ like scripts/demo.sh, unless --no-build):
+# and builds pvio in build-demo/ like scripts/compare.sh, unless --no-build):
 #
 #     sudo scripts/bench.sh [--seconds S] [--out DIR] [--no-build]
 #

@@ -13,6 +13,7 @@ PKGS="
   libvirt-dev libxml2-dev libvirt-clients libvirt-daemon
   libvirt-daemon-driver-qemu qemu-system-x86 python3
   kmod cpio
+  gnuplot-nox
 "
 # build-essential..check   the library, tools and unit tests
 # clang, libclang-rt-14-dev  the clang build and its sanitizer runtime
@@ -38,6 +39,7 @@ PKGS="
 # kmod, cpio               `make check-xen` (tests/xenreal): depmod/modinfo
 #                          for dom0's modules, cpio for its initramfs; it
 #                          also needs qemu-system-x86 and libxen-dev (above)
+# gnuplot-nox              the SVG chart of `pvio compare`
 #                          and downloads Xen, dom0's kernel, busybox-static
 #                          and xenstore-utils itself (apt-get download)
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# scripts/lib.sh - shell helpers shared by scripts/demo.sh,
+# scripts/lib.sh - shell helpers shared by scripts/compare.sh,
 # scripts/bench.sh and scripts/test.sh (sourced by bash, not run).
 # shellcheck disable=SC2034  # BLK, NET are for the scripts that source this
 

@@ -56,6 +56,7 @@ struct bc_slot {
 
 struct tool_blkcheck {
 	pvio_blk *blk;
+	pvio_ctx *ctx;      /* outlives blk: the buffers are freed after it */
 	struct tool_blkcheck_opts o;
 	uint64_t nchunks;
 	uint64_t run;
@@ -184,6 +185,7 @@ int tool_blkcheck_new(pvio_blk *blk, const struct tool_blkcheck_opts *o,
 		return -ENOMEM;
 	}
 	b->blk = blk;
+	b->ctx = ctx;
 	b->o = *o;
 	if (!b->o.chunk)
 		b->o.chunk = 4096;
@@ -254,7 +256,7 @@ void tool_blkcheck_free(struct tool_blkcheck *b)
 		if (!s->buf)
 			continue;
 		if (s->dma)
-			pvio_dma_free(pvio_blk_ctx(b->blk), s->buf);
+			pvio_dma_free(b->ctx, s->buf);
 		else
 			free(s->buf);
 	}

@@ -408,12 +408,12 @@ struct table {
 	int maxw; /* widest value seen */
 };
 
-static void cell(struct table *T, const char *v)
+static void cell(struct table *T, const char *v, bool last)
 {
 	int n = (int)strlen(v);
 	if (n > T->maxw)
 		T->maxw = n;
-	fprintf(T->out, "  %-*s", T->cw, v);
+	fprintf(T->out, "  %-*s", last ? 0 : T->cw, v); /* no trailing blanks */
 }
 
 static void row_start(struct table *T, const char *label)
@@ -432,7 +432,7 @@ static void row(struct table *T, const struct run *R, const char *label,
 	for (unsigned i = 0; i < R->ncol; i++) {
 		b[0] = 0;
 		f(R, &R->col[i], b, sizeof(b), arg);
-		cell(T, b[0] ? b : "-");
+		cell(T, b[0] ? b : "-", i + 1 == R->ncol);
 	}
 	fprintf(T->out, "\n");
 }
@@ -566,11 +566,11 @@ static void table_body(struct table *T, const struct run *R)
 	char l[96];
 	row_start(T, "");
 	for (unsigned i = 0; i < R->ncol; i++)
-		cell(T, R->col[i].label);
+		cell(T, R->col[i].label, i + 1 == R->ncol);
 	fprintf(T->out, "\n");
 	row_start(T, "");
 	for (unsigned i = 0; i < R->ncol; i++)
-		cell(T, R->col[i].sub);
+		cell(T, R->col[i].sub, i + 1 == R->ncol);
 	fprintf(T->out, "\n\nBlock\n");
 	row(T, R, "  protocol", c_protocol, 0);
 	row(T, R, "  queues (in use of max)", c_queues, 0);

@@ -931,11 +931,13 @@ int cmd_migrate_demo(int argc, char **argv)
 		tool_netloop_finish(m->nl);
 	summary(m, ret);
 	tool_netloop_free(m->nl);
-	tool_blkcheck_free(m->bc);
-	if (m->blk)
-		pvio_blk_close(m->blk);
 	if (m->net)
 		pvio_net_close(m->net);
+	/* close drains the requests still in flight into the checker's
+	 * buffers: those are freed after it */
+	if (m->blk)
+		pvio_blk_close(m->blk);
+	tool_blkcheck_free(m->bc);
 	if (m->ctx)
 		pvio_ctx_free(m->ctx);
 	for (int k = 0; k < H_N; k++)

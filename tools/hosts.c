@@ -306,9 +306,13 @@ static int build_argv(struct tool_host *h, const struct tool_host_opts *o)
 		ADD("net_vhost0,iface=%s/testpmd.sock,client=0", d);
 		ADD("--");
 		ADD("--total-num-mbufs=4096");
+		/* with a stats period testpmd forwards until it is stopped;
+		 * without one it waits for Enter and stdin is /dev/null, so
+		 * it would exit at once */
 		ADD("--stats-period");
-		ADD("0");
+		ADD("60");
 		ADD("--forward-mode=io");
+		ADD("--no-flush-rx"); /* frames sent while it starts are kept */
 		snprintf(h->sock, sizeof(h->sock), "%s/testpmd.sock", d);
 		snprintf(h->net, sizeof(h->net), "vhost-user:%s/testpmd.sock?class=net", d);
 		break;
@@ -505,17 +509,20 @@ int tool_host_restart(struct tool_host *h, bool wait, char *err,
 {
 	if (h->pid)
 		tool_host_kill(h);
-	/* a simulated host killed with SIGKILL leaves its sockets behind,
-	 * and would refuse to listen on them again */
+	/* a host killed with SIGKILL leaves its sockets behind, and would
+	 * refuse to listen on them again (dpdk-testpmd: "failed to bind") */
 	static const char *const socks[][3] = {
 		[TOOL_HOST_XEN] = { "xen.sock" },
 		[TOOL_HOST_HYPERV] = { "hyperv.sock" },
 		[TOOL_HOST_VIRTIO] = { "virtio-ctl.sock", "virtio-blk.sock",
 				       "virtio-net.sock" },
+		[TOOL_HOST_QSD] = { "qsd.sock" },
+		[TOOL_HOST_TESTPMD] = { "testpmd.sock" },
 	};
 	char p[400];
-	for (int i = 0; h->kind <= TOOL_HOST_VIRTIO && i < 3 &&
-			socks[h->kind][i]; i++) {
+	for (int i = 0; h->kind >= 0 &&
+			h->kind < (int)(sizeof(socks) / sizeof(socks[0])) &&
+			i < 3 && socks[h->kind][i]; i++) {
 		snprintf(p, sizeof(p), "%s/%s", h->dir, socks[h->kind][i]);
 		unlink(p);
 	}
