@@ -19,27 +19,11 @@
 set -u
 . "$(dirname "$0")/tools_lib.sh"
 
-for p in qemu-storage-daemon dpdk-testpmd gnuplot python3; do
-	if ! command -v "$p" >/dev/null; then
-		echo "$p is not installed; scripts/deps.sh installs it"
-		exit 1
-	fi
-done
+need_cmds qemu-storage-daemon dpdk-testpmd gnuplot python3
 
 # ---- the real peers, given to compare as devices
-truncate -s 32M "$T/qsd.img" || exit 1
-start_peer qsd "$T/qsd.sock" qemu-storage-daemon \
-	--blockdev "driver=file,node-name=file,filename=$T/qsd.img" \
-	--export "type=vhost-user-blk,id=exp,node-name=file,addr.type=unix,addr.path=$T/qsd.sock,writable=on" ||
-	exit 1
-if [ "$(nproc)" -gt 1 ]; then lcores=0@0,1@1; else lcores=0@0,1@0; fi
-start_peer testpmd "$T/testpmd.sock" dpdk-testpmd --no-huge -m 512 --no-pci \
-	--no-shconf --no-telemetry --file-prefix="pvio-cmp-$$" --lcores="$lcores" \
-	--vdev "net_vhost0,iface=$T/testpmd.sock,client=0" -- \
-	--total-num-mbufs=4096 --stats-period 60 --forward-mode=io \
-	--no-flush-rx || exit 1
-QSD="vhost-user:$T/qsd.sock?class=blk"
-TPMD="vhost-user:$T/testpmd.sock?class=net"
+start_qsd 32M || exit 1
+start_testpmd || exit 1
 SHORT=(--seconds 0.2 --warmup 0.05)
 
 # ---- compare --json: five columns, every figure measured

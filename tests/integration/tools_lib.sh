@@ -76,6 +76,43 @@ start_peer() {
 	return 1
 }
 
+# need_cmds CMD...: every command is installed, or the test fails saying
+# who installs it.
+need_cmds() {
+	local p
+	for p in "$@"; do
+		if ! command -v "$p" >/dev/null; then
+			echo "$p is not installed; scripts/deps.sh installs it"
+			exit 1
+		fi
+	done
+}
+
+# start_qsd SIZE: qemu-storage-daemon exporting a fresh SIZE-byte raw image
+# $T/qsd.img as vhost-user-blk on $T/qsd.sock; sets QSD to its address.
+start_qsd() {
+	truncate -s "$1" "$T/qsd.img" || return 1
+	start_peer qsd "$T/qsd.sock" qemu-storage-daemon \
+		--blockdev "driver=file,node-name=file,filename=$T/qsd.img" \
+		--export "type=vhost-user-blk,id=exp,node-name=file,addr.type=unix,addr.path=$T/qsd.sock,writable=on" ||
+		return 1
+	QSD="vhost-user:$T/qsd.sock?class=blk"
+}
+
+# start_testpmd: dpdk-testpmd with a net_vhost port on $T/testpmd.sock in io
+# forward mode (every frame goes back; frames sent while it starts are not
+# flushed); sets TPMD to its address.
+start_testpmd() {
+	local lcores=0@0,1@1
+	[ "$(nproc)" -gt 1 ] || lcores=0@0,1@0
+	start_peer testpmd "$T/testpmd.sock" dpdk-testpmd --no-huge -m 512 --no-pci \
+		--no-shconf --no-telemetry --file-prefix="pvio-tools-$$" --lcores="$lcores" \
+		--vdev "net_vhost0,iface=$T/testpmd.sock,client=0" -- \
+		--total-num-mbufs=4096 --stats-period 60 --forward-mode=io \
+		--no-flush-rx || return 1
+	TPMD="vhost-user:$T/testpmd.sock?class=net"
+}
+
 # run NAME CMD...: run CMD with stdin from /dev/null; stdout in
 # $T/NAME.stdout, stderr in $T/NAME.stderr, status in $RC.
 run() {

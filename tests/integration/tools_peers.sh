@@ -11,20 +11,11 @@
 set -u
 . "$(dirname "$0")/tools_lib.sh"
 
-for p in qemu-storage-daemon dpdk-testpmd; do
-	if ! command -v "$p" >/dev/null; then
-		echo "$p is not installed; scripts/deps.sh installs it"
-		exit 1
-	fi
-done
+need_cmds qemu-storage-daemon dpdk-testpmd
 
 # ---- qemu-storage-daemon
-truncate -s 16M "$T/qsd.img" || exit 1
-start_peer qsd "$T/qsd.sock" qemu-storage-daemon \
-	--blockdev "driver=file,node-name=file,filename=$T/qsd.img" \
-	--export "type=vhost-user-blk,id=exp,node-name=file,addr.type=unix,addr.path=$T/qsd.sock,writable=on" ||
-	exit 1
-B="vhost-user:$T/qsd.sock?class=blk"
+start_qsd 16M || exit 1
+B=$QSD
 check_info "$B" blk KVM
 check_blk "$B" 16777216
 if cmp -s "$T/data" <(dd if="$T/qsd.img" bs=65536 skip=1 count=16 status=none); then
@@ -34,13 +25,8 @@ else
 fi
 
 # ---- dpdk-testpmd, io forwarding: frames come back unchanged
-if [ "$(nproc)" -gt 1 ]; then lcores=0@0,1@1; else lcores=0@0,1@0; fi
-start_peer testpmd "$T/testpmd.sock" dpdk-testpmd --no-huge -m 512 --no-pci \
-	--no-shconf --no-telemetry --file-prefix="pvio-tools-$$" --lcores="$lcores" \
-	--vdev "net_vhost0,iface=$T/testpmd.sock,client=0" -- \
-	--total-num-mbufs=4096 --stats-period 60 --forward-mode=io \
-	--no-flush-rx || exit 1
-N="vhost-user:$T/testpmd.sock?class=net"
+start_testpmd || exit 1
+N=$TPMD
 check_info "$N" net KVM
 check_net "$N"
 
