@@ -291,9 +291,15 @@ int virtio_packed_drained(struct virtio_vq *vq, uint32_t base)
 	virtio_packed_pull(vq);
 	if (vq->broken)
 		return -EIO;
+	/* bits 0-14 the next available slot the device would take, bit 15
+	 * its wrap counter; newer back ends (vhost-user.rst since QEMU 8.2)
+	 * also put the next used slot in bits 16-30 and its wrap counter in
+	 * bit 31, older ones leave them 0 */
 	uint16_t bslot = base & 0x7fffu;
 	uint8_t bwrap = (base >> 15) & 1u;
-	if (base > 0xffffu || bslot >= vq->size)
+	uint16_t uslot = (base >> 16) & 0x7fffu;
+	uint8_t uwrap = (base >> 31) & 1u;
+	if (bslot >= vq->size || uslot >= vq->size)
 		return virtio_vq_fail(vq, "stop position 0x%x is not a ring "
 				      "position", base);
 	uint32_t used = ring_pos(vq, vq->next_used, vq->used_wrap);
@@ -305,5 +311,15 @@ int virtio_packed_drained(struct virtio_vq *vq, uint32_t base)
 				      "stop position 0x%x outside the published "
 				      "window",
 				      base);
+	if (base >> 16) {
+		/* the device's used position: between what pvio has reaped
+		 * and what the device took */
+		uint32_t u = ring_pos(vq, uslot, uwrap);
+		if (pos_diff(vq, u, used) > pos_diff(vq, b, used))
+			return virtio_vq_fail(vq,
+					      "stop position 0x%x: used position "
+					      "beyond the available one",
+					      base);
+	}
 	return b == used;
 }

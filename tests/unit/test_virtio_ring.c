@@ -1201,6 +1201,9 @@ START_TEST(packed_drained)
 	ck_assert_int_eq(virtio_vq_drained(vq, base), 0);
 	pdev_used(&d, c[0].head, 2, 2);
 	ck_assert_int_eq(virtio_vq_drained(vq, base), 1);
+	/* the newer form: the device's used position in bits 16-31 */
+	uint32_t ubase = d.next_used | (uint32_t)d.used_wrap << 15;
+	ck_assert_int_eq(virtio_vq_drained(vq, base | ubase << 16), 1);
 	uint32_t tok, len;
 	ck_assert_int_eq(get1(vq, &tok, &len), 1);
 	ck_assert_uint_eq(tok, 1);
@@ -1213,6 +1216,16 @@ START_TEST(packed_drained)
 	ck_assert_int_eq(virtio_vq_add(vq, sg, 2, 0), 0);
 	virtio_vq_publish(vq);
 	ck_assert_int_eq(virtio_vq_drained(vq, 6 | 1u << 15), -EIO);
+	vq_del(vq);
+	/* a used position ahead of the available one, or off the ring */
+	vq = vq_new(8, VIRTIO_VQ_PACKED, 0);
+	ck_assert_int_eq(virtio_vq_add(vq, sg, 2, 0), 0);
+	virtio_vq_publish(vq);
+	ck_assert_int_eq(virtio_vq_drained(vq, 0 | 1u << 15 | (2u | 1u << 15) << 16),
+			 -EIO);
+	vq_del(vq);
+	vq = vq_new(8, VIRTIO_VQ_PACKED, 0);
+	ck_assert_int_eq(virtio_vq_drained(vq, 0 | 1u << 15 | 9u << 16), -EIO);
 	vq_del(vq);
 }
 END_TEST
