@@ -144,10 +144,16 @@ int pvio_blk_poll(pvio_blk *blk, unsigned q, struct pvio_blk_completion *out,
 		  unsigned min, unsigned max, int64_t timeout_ns);
 
 /* Hosted: a descriptor that polls readable when queue q may have
- * completions (for event loops); call pvio_blk_poll(..., 0) when it fires,
- * again while it returns max completions.  Stable for the life of blk,
- * across migrations.  -EOPNOTSUPP when not hosted or when the device has no
- * notification descriptor (poll with a timeout instead). */
+ * completions (for event loops).  Once it has been asked for, queue q runs
+ * in descriptor mode: when the descriptor fires, call pvio_blk_poll(...,
+ * timeout 0), which consumes the notification, and call it again while it
+ * returns max completions; before it returns fewer it re-enables the
+ * device's notification, so the descriptor fires again for anything still
+ * in flight (edge-like: a readable descriptor may find nothing, and one
+ * whose notification was consumed does not fire again for completions
+ * already there).  Stable for the life of blk, across migrations.
+ * -EOPNOTSUPP when not hosted or when the device has no notification
+ * descriptor (poll with a timeout instead). */
 int pvio_blk_completion_fd(pvio_blk *blk, unsigned q);
 
 /* Requests enqueued or in flight on queue q. */

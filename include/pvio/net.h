@@ -136,8 +136,11 @@ int pvio_net_rx_burst(pvio_net *net, unsigned q, struct pvio_pkt **pkts,
  * work, 0 on timeout, or -errno. */
 int pvio_net_wait(pvio_net *net, unsigned q, int64_t timeout_ns);
 
-/* Hosted: a descriptor that polls readable when queue q may have work;
- * stable across migrations. */
+/* Hosted: a descriptor that polls readable when queue q may have work,
+ * with the rules of pvio_blk_completion_fd(): once asked for, call
+ * pvio_net_rx_burst() when it fires, again while it returns max; it
+ * consumes the notification and re-enables it before returning fewer.
+ * Stable across migrations. */
 int pvio_net_fd(pvio_net *net, unsigned q);
 
 /* ---- copying conveniences ---- */

@@ -14,6 +14,11 @@
  *    that context.
  *  - Option and info structs start with struct_size; set it to
  *    sizeof(the struct) so old binaries keep working when structs grow.
+ *    Every options pointer may be NULL for all defaults.
+ *  - pvio_errmsg() is only meaningful right after a call that failed: a
+ *    later call on the same context may replace it (also one that
+ *    succeeds after retrying internally), so copy it before calling pvio
+ *    again.
  *  - A context and everything opened from it may be used by one thread at
  *    a time.  Different contexts are independent; pvio has no global
  *    mutable state.  Data-path calls on different queues of one front end
@@ -74,7 +79,8 @@ struct pvio_ctx_opts {
 int pvio_ctx_new(const struct pvio_ctx_opts *opts, pvio_ctx **out);
 void pvio_ctx_free(pvio_ctx *ctx);
 
-/* The most recent error on ctx as one line ("" if none).  Valid until the
+/* The most recent error on ctx as one line ("" if none).  The pointer
+ * stays valid for the life of ctx, but the text is valid only until the
  * next pvio call on ctx. */
 const char *pvio_errmsg(const pvio_ctx *ctx);
 
