@@ -219,6 +219,33 @@ int fu_expect(struct fu_child *c, const char *prefix, char *out, size_t cap,
 	}
 }
 
+int fu_drain(struct fu_child *c, int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+	for (;;) {
+		int64_t left = end - now_ms();
+		if (left <= 0 || c->len >= sizeof(c->buf) - 1)
+			return 0;
+		struct pollfd p = { .fd = c->out, .events = POLLIN };
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno != EINTR)
+			return 0;
+		if (r <= 0)
+			continue;
+		ssize_t n = read(c->out, c->buf + c->len,
+				 sizeof(c->buf) - 1 - c->len);
+		if (n == 0)
+			return 1;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return 0;
+		}
+		c->len += (size_t)n;
+		c->buf[c->len] = 0;
+	}
+}
+
 int fu_wait(struct fu_child *c, int timeout_ms)
 {
 	int64_t end = now_ms() + timeout_ms;

@@ -38,6 +38,10 @@ int fu_say(struct fu_child *c, const char *line);
  * 0 timeout or the child closed stdout. */
 int fu_expect(struct fu_child *c, const char *prefix, char *out, size_t cap,
 	      int timeout_ms);
+/* Read the child's stdout (bounded by timeout_ms) until it closes it, as
+ * a command that prints a report and exits does: 1 at its end, 0 on
+ * timeout or when buf is full.  The text is in c->buf from c->seen on. */
+int fu_drain(struct fu_child *c, int timeout_ms);
 /* Wait (bounded) for exit: the exit code, or -1 (killed after the bound). */
 int fu_wait(struct fu_child *c, int timeout_ms);
 /* SIGKILL and reap (for failures). */

@@ -12,6 +12,9 @@
  *             ones through send-buffer sections, large ones through page
  *             ranges (the host's per-path counters say so), received
  *             through the receive buffer;
+ *   command   the built `pvio` command over the same door: `pvio info`
+ *             names the back end, protocol, MAC, link and MTU, `pvio net
+ *             loopback` gets every frame back, small and MTU-sized;
  *   bridge    DPDK on the uio NIC and pvio on its bridged peer over the
  *             sim hostif socket exchange frames both ways, and so do pvio
  *             over uio and pvio over the socket;
@@ -54,6 +57,7 @@ static struct tg_host host;
 static char udir[64];
 static char uuid[256];
 static char dpdk_app[512];
+static char pvio_cmd[512];
 
 /* --------------------------------------------------------------- host */
 static void start(const char *nic0, const char *nic1)
@@ -92,6 +96,13 @@ static void start(const char *nic0, const char *nic1)
 	const char *b = getenv("top_builddir");
 	snprintf(dpdk_app, sizeof(dpdk_app), "%s/tests/interop/dpdk_netvsc",
 		 b ? b : ".");
+	/* the built pvio command (make check sets PVIO, an absolute path,
+	 * also in VPATH builds); the host above is the same program */
+	const char *p = getenv("PVIO");
+	if (p)
+		snprintf(pvio_cmd, sizeof(pvio_cmd), "%s", p);
+	else
+		snprintf(pvio_cmd, sizeof(pvio_cmd), "%s/pvio", b ? b : ".");
 }
 
 static void setup_reflect(void)
@@ -443,6 +454,146 @@ START_TEST(pvio_over_uio_sees_a_rescind)
 }
 END_TEST
 
+/* ------------------------------------------------------- the pvio command */
+/* The pvio command itself (tools/, the program users run), not a test
+ * program: `pvio info` and `pvio net loopback` at vmbus-uio:UUID, each a
+ * child in the fake namespace with its stdin closed, bounded in time and
+ * killed by its pid when it overruns. */
+struct tool_run {
+	int status;        /* exit code, -1 when killed */
+	char out[8192];    /* its stdout */
+	char err[2048];    /* its stderr */
+};
+
+static void read_log(const char *path, char *buf, size_t cap)
+{
+	buf[0] = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	size_t n = fread(buf, 1, cap - 1, f);
+	buf[n] = 0;
+	fclose(f);
+}
+
+static void run_tool(char *const argv[], struct tool_run *r)
+{
+	static struct fu_child c;
+	need_root();
+	device_free();
+	ck_assert_int_eq(fu_spawn(&c, udir, 1, argv, NULL, NULL), 0);
+	close(c.in);
+	c.in = -1;
+	if (!fu_drain(&c, 3 * T)) {
+		fu_kill(&c);
+		read_log(c.log, r->err, sizeof(r->err));
+		ck_abort_msg("pvio %s %s did not finish in %d ms (or wrote more "
+			     "than its buffer holds); stdout '%s', "
+			     "stderr '%s'",
+			     argv[1], argv[2], 3 * T, c.buf, r->err);
+	}
+	r->status = fu_wait(&c, T);
+	size_t k = c.len < sizeof(r->out) - 1 ? c.len : sizeof(r->out) - 1;
+	memcpy(r->out, c.buf, k);
+	r->out[k] = 0;
+	read_log(c.log, r->err, sizeof(r->err));
+	/* its exit closed the device: the door released the channel */
+	device_free();
+}
+
+/* One whole line of the command's output. */
+static void has_line(const struct tool_run *r, const char *line)
+{
+	char want[512];
+	snprintf(want, sizeof(want), "\n%s\n", line);
+	size_t n = strlen(line);
+	bool first = !strncmp(r->out, line, n) && r->out[n] == '\n';
+	ck_assert_msg(first || strstr(r->out, want),
+		      "no line '%s' in the output:\n%s", line, r->out);
+}
+
+START_TEST(pvio_command_info_over_uio)
+{
+	snprintf(paddr, sizeof(paddr), "vmbus-uio:%s", uuid);
+	char *argv[] = { pvio_cmd, "info", paddr, NULL };
+	struct tool_run r;
+	run_tool(argv, &r);
+	ck_assert_msg(r.status == 0, "pvio info: exit status %d; stderr '%s'",
+		      r.status, r.err);
+	ck_assert_msg(!r.err[0], "pvio info said on stderr: '%s'", r.err);
+	char line[400];
+	snprintf(line, sizeof(line), "device      %s", paddr);
+	has_line(&r, line);
+	has_line(&r, "class       net");
+	has_line(&r, "hypervisor  Hyper-V (vmbus family)");
+	has_line(&r, "back end    vmbus-uio");
+	/* NVSP 6.1 negotiated with the host, RNDIS on top */
+	has_line(&r, "protocol    NVSP 6.1 / NDIS 6.30 / RNDIS 1.0");
+	has_line(&r, "state       ready");
+	/* the NIC the host configured: mac=...:01, speed=25000 (Mbit/s) */
+	ck_assert_msg(strstr(r.out, " link_speed=25000000000bps"), "%s",
+		      r.out);
+	has_line(&r, "network");
+	has_line(&r, "  mac               00:15:5d:1a:00:01");
+	has_line(&r, "  mtu               1500");
+	has_line(&r, "  link              up");
+}
+END_TEST
+
+/*
+ * `pvio net loopback` of count frames of size bytes, all back and
+ * verified, sent through the path the size picks: send-buffer sections up
+ * to 512 bytes, page ranges above (the host's counters).  --window 8: the
+ * fake device's receive buffer holds 37 frames (the host keeps its part
+ * that aliases the ring, sim/vmbus/uio.c), fewer than the default window
+ * of half the ring (128) - with it the host drops what it has no room
+ * for, as the other clients here get windows of 8 too.
+ */
+static void tool_loopback(unsigned count, unsigned size, bool pages)
+{
+	char n[16], sz[16], line[400];
+	snprintf(paddr, sizeof(paddr), "vmbus-uio:%s", uuid);
+	snprintf(n, sizeof(n), "%u", count);
+	snprintf(sz, sizeof(sz), "%u", size);
+	char *argv[] = { pvio_cmd, "net", "loopback", paddr, "--count", n,
+			 "--size", sz, "--window", "8", NULL };
+	unsigned long long s0 = nic_counter("netvsc0", "tx_sect");
+	unsigned long long g0 = nic_counter("netvsc0", "tx_gpa");
+	unsigned long long d0 = nic_counter("netvsc0", "rx_dropped");
+	struct tool_run r;
+	run_tool(argv, &r);
+	ck_assert_msg(r.status == 0,
+		      "pvio net loopback --size %u: exit status %d; stdout "
+		      "'%s', stderr '%s'",
+		      size, r.status, r.out, r.err);
+	ck_assert_msg(!r.err[0], "pvio net loopback said on stderr: '%s'",
+		      r.err);
+	snprintf(line, sizeof(line),
+		 "%s: %u frames of %u bytes on 1 queue, window 8", paddr,
+		 count, size);
+	has_line(&r, line);
+	/* every frame came back, byte for byte */
+	snprintf(line, sizeof(line),
+		 "sent %u  received %u  corrupted 0  duplicate 0  lost 0  "
+		 "unsent 0  foreign 0",
+		 count, count);
+	has_line(&r, line);
+	ck_assert_msg(strstr(r.out, " frames/s round trip ("), "%s", r.out);
+	/* what the host saw */
+	unsigned long long ds = nic_counter("netvsc0", "tx_sect") - s0;
+	unsigned long long dg = nic_counter("netvsc0", "tx_gpa") - g0;
+	ck_assert_uint_eq(ds, pages ? 0 : count);
+	ck_assert_uint_eq(dg, pages ? count : 0);
+	ck_assert_uint_eq(nic_counter("netvsc0", "rx_dropped") - d0, 0);
+}
+
+START_TEST(pvio_command_loopback_over_uio)
+{
+	tool_loopback(1000, 64, false);  /* send-buffer sections */
+	tool_loopback(300, 1514, true);  /* MTU-sized: page ranges */
+}
+END_TEST
+
 /* -------------------------------------------------------------- bridge */
 /* pvio over the sim hostif socket on the bridged peer */
 static pvio_net *peer_open(pvio_ctx **ctx)
@@ -574,6 +725,8 @@ static Suite *suite(void)
 	tcase_add_unchecked_fixture(tr, setup_reflect, teardown);
 	tcase_add_test(tr, dpdk_netvsc_reflect_and_link);
 	tcase_add_test(tr, pvio_vmbus_uio_reflect_and_link);
+	tcase_add_test(tr, pvio_command_info_over_uio);
+	tcase_add_test(tr, pvio_command_loopback_over_uio);
 	tcase_add_test(tr, dpdk_checksum_offload);
 	tcase_add_test(tr, testpmd_control_plane);
 	tcase_add_test(tr, silent_host_client_is_killed);
