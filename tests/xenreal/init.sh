@@ -4,8 +4,8 @@
 # tests/xenreal/init.sh - /init of dom0's initramfs (busybox sh), written
 # by tests/xenreal/run.sh: bring up dom0's Xen services by hand (modules,
 # xenstored, dom0's own xenstore nodes), play the toolstack (write the
-# device nodes xen-real.md lists, remove them afterwards), run xtest, and
-# power off.  Results are "XTEST ..." lines on the console (hvc0, which
+# device nodes xen-real.md lists, remove them afterwards), run xtest and
+# the pvio command, and power off.  Results are "XTEST ..." lines on the console (hvc0, which
 # Xen forwards to the serial port).  Every wait is bounded; run.sh also
 # bounds the whole boot.
 #
@@ -171,6 +171,87 @@ for phase in 1 2; do
 		dev_detach vif 0 /sys/class/net/vif0.0 net$phase
 	fi
 done
+
+# -- the pvio command on xen:vbd/N and xen:vif/N ---------------------------
+# /usr/bin/pvio (tests/xenreal/pvio-static) against the same back ends,
+# each command on a fresh attach after xtest let go of them: info, a write
+# of known bytes, a discard and the whole disk read back for the vbd; info
+# and a loopback for the vif, with `xtest reflect` sending the frames back
+# into vif0.0.  The command's output goes to the log as "XTEST PVIO TAG
+# LINE" and "XTEST PVIO TAG exit N"; run.sh checks what it says (the
+# numbers below are run.sh's too: PAT_*, DISC_*).
+PAT_LINE="pvio blk write xen:vbd/51712 from dom0"
+PAT_OFF=8390144 # 8 MiB + 1536: crosses pages
+PAT_LEN=1060864 # 1 MiB + 12 KiB: more than one request of the command
+DISC_OFF=12582912
+DISC_LEN=1048576
+
+# pvio_run TAG OUT ARGS...: `pvio ARGS`, its stdout into OUT (- : onto
+# the log), its stderr onto the log
+pvio_run() {
+	tag=$1
+	out=$2
+	shift 2
+	if [ "$out" = - ]; then
+		timeout 120 pvio "$@" >/run/pvio.log 2>&1
+	else
+		timeout 120 pvio "$@" >"$out" 2>/run/pvio.log
+	fi
+	rc=$?
+	sed "s/^/XTEST PVIO $tag /" /run/pvio.log
+	echo "XTEST PVIO $tag exit $rc"
+}
+
+# md5 of LEN bytes of FILE at OFF (multiples of 512)
+md5_at() {
+	dd if="$1" bs=512 skip=$(($2 / 512)) count=$(($3 / 512)) 2>/dev/null |
+		md5sum | cut -d' ' -f1
+}
+
+yes "$PAT_LINE" | head -c $PAT_LEN >/run/pattern.bin
+echo "XTEST PVIO blk-image discard-range md5 $(md5_at /run/disk.img $DISC_OFF $DISC_LEN) before"
+for step in info write discard read; do
+	if ! vbd_attach $VBD $LOOP; then
+		say FAIL cli-$step-vbd-attach: xenstore-write failed
+		continue
+	fi
+	case $step in
+	info) pvio_run vbd-info - info xen:vbd/$VBD ;;
+	write) pvio_run blk-write - blk write --sync xen:vbd/$VBD $PAT_OFF \
+		</run/pattern.bin ;;
+	discard) pvio_run blk-discard - blk discard xen:vbd/$VBD $DISC_OFF \
+		$DISC_LEN ;;
+	read) pvio_run blk-read /run/cli-disk.bin blk read xen:vbd/$VBD 0 $SIZE ;;
+	esac
+	dev_detach vbd $VBD /sys/bus/xen-backend/devices/vbd-0-$VBD \
+		cli-$step-vbd
+done
+# what the command read, against the image file behind the loop device
+echo "XTEST PVIO blk-read bytes $(stat -c %s /run/cli-disk.bin) md5 $(md5sum </run/cli-disk.bin | cut -d' ' -f1)"
+echo "XTEST PVIO blk-read written md5 $(md5_at /run/cli-disk.bin $PAT_OFF $PAT_LEN)"
+echo "XTEST PVIO blk-read discarded md5 $(md5_at /run/cli-disk.bin $DISC_OFF $DISC_LEN)"
+echo "XTEST PVIO blk-image md5 $(md5sum </run/disk.img | cut -d' ' -f1)"
+echo "XTEST PVIO blk-image written md5 $(md5_at /run/disk.img $PAT_OFF $PAT_LEN)"
+rm -f /run/cli-disk.bin /run/pattern.bin
+
+if vif_attach 0 $MAC; then
+	pvio_run vif-info - info xen:vif/0
+	dev_detach vif 0 /sys/class/net/vif0.0 cli-info-vif
+fi
+if vif_attach 0 $MAC; then
+	rm -f /run/reflect.ready
+	xtest reflect vif0.0 /run/reflect.ready 120 &
+	rpid=$!
+	if wait_for 100 test -e /run/reflect.ready; then
+		pvio_run net-loopback - net loopback xen:vif/0 --count 256 \
+			--size 1514 --window 64 --wait 5
+	else
+		say FAIL cli-net-loopback: the reflector on vif0.0 did not start in 10 s
+	fi
+	kill $rpid
+	wait $rpid
+	dev_detach vif 0 /sys/class/net/vif0.0 cli-loopback-vif
+fi
 
 # -- grants: none left behind --------------------------------------------
 # The kernel defers (and logs "deferring g.e.") a grant it cannot end

@@ -3,25 +3,26 @@
 #
 # tests/xenreal/mkinitrd.sh - dom0's initramfs for tests/xenreal/run.sh.
 #
-#   mkinitrd.sh STAGE KVER XTEST INIT ROOT OUT
+#   mkinitrd.sh STAGE KVER XTEST PVIO INIT ROOT OUT
 #
 # STAGE is the tree the Debian packages were extracted into (run.sh does
 # that), KVER the dom0 kernel's version, XTEST the static test program,
-# INIT the /init script, ROOT a scratch directory (emptied), OUT the
-# gzipped cpio archive to write.
+# PVIO the static pvio command, INIT the /init script, ROOT a scratch
+# directory (emptied), OUT the gzipped cpio archive to write.
 #
 # Contents: busybox (every applet linked), xenstored and the xenstore
 # client (with the libraries ldd finds for them, from STAGE first), the
 # Xen and loop modules with their dependencies (depmod run on STAGE
-# first: the linux-image package ships no modules.dep), xtest and /init.
+# first: the linux-image package ships no modules.dep), xtest, pvio and
+# /init.
 # No xl, no hotplug scripts: the harness writes the xenstore nodes.
 set -euo pipefail
 
-if [ $# -ne 6 ]; then
-	echo "usage: mkinitrd.sh STAGE KVER XTEST INIT ROOT OUT" >&2
+if [ $# -ne 7 ]; then
+	echo "usage: mkinitrd.sh STAGE KVER XTEST PVIO INIT ROOT OUT" >&2
 	exit 2
 fi
-S=$1 KVER=$2 XTEST=$3 INIT=$4 R=$5 OUT=$6
+S=$1 KVER=$2 XTEST=$3 PVIO=$4 INIT=$5 R=$6 OUT=$7
 LIBDIR=usr/lib/x86_64-linux-gnu
 
 die() { echo "mkinitrd.sh: $*" >&2; exit 1; }
@@ -30,6 +31,7 @@ die() { echo "mkinitrd.sh: $*" >&2; exit 1; }
 [ -x "$S/usr/bin/xenstore" ] || die "xenstore client missing (xenstore-utils not extracted)"
 [ -d "$S/lib/modules/$KVER" ] || die "no modules for $KVER in $S"
 [ -x "$XTEST" ] || die "$XTEST missing"
+[ -x "$PVIO" ] || die "$PVIO missing"
 
 rm -rf "$R"
 mkdir -p "$R"/{bin,sbin,etc,proc,sys,dev,run,tmp,lib,lib64,usr/bin,usr/sbin,$LIBDIR}
@@ -89,8 +91,9 @@ cp "$S/lib/modules/$KVER"/modules.{builtin,builtin.modinfo,order} \
 depmod -b "$R" "$KVER"
 
 cp "$XTEST" "$R/usr/bin/xtest"
+cp "$PVIO" "$R/usr/bin/pvio"
 cp "$INIT" "$R/init"
-chmod 755 "$R/init" "$R/usr/bin/xtest"
+chmod 755 "$R/init" "$R/usr/bin/xtest" "$R/usr/bin/pvio"
 
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"

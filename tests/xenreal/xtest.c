@@ -28,6 +28,8 @@
  *   xtest net ADDR IFNAME PHASE              frames both ways
  *   xtest bench-blk ADDR SECONDS NAME
  *   xtest bench-net ADDR IFNAME|- SECONDS NAME   (- : the host reflects)
+ *   xtest reflect IFNAME READY SECONDS       send test frames back (the
+ *                                            peer of `pvio net loopback`)
  *   xtest bench-sim IMAGE SECONDS            the same workloads over
  *                                            pvio's simulated Xen host
  */
@@ -1463,6 +1465,107 @@ static pid_t start_reflector(const char *ifname, double secs)
 }
 
 
+/* `xtest reflect IFNAME READY SECONDS`: the peer `pvio net loopback`
+ * needs in dom0 (init.sh runs it in the background): every test frame
+ * arriving on ifname goes back into it, to its sender, from ifname's own
+ * MAC.  READY is created once the socket is bound, so no frame sent after
+ * it exists is missed; SIGTERM or SECONDS ends it.  One line reports what
+ * was reflected (run.sh compares it with what pvio sent). */
+static volatile sig_atomic_t reflect_stop;
+
+static void reflect_term(int sig)
+{
+	(void)sig;
+	reflect_stop = 1;
+}
+
+static int cmd_reflect(const char *ifname, const char *ready, double secs)
+{
+	/* SIGTERM is delivered only inside ppoll(), so a stop request can
+	 * never slip in between the flag test and the wait */
+	sigset_t term, waitmask;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	struct sigaction sa = { .sa_handler = reflect_term };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+
+	int ifindex = 0;
+	int fd = raw_open(ifname, &ifindex);
+	if (fd < 0) {
+		fail("reflect", "AF_PACKET on %s: %s", ifname, strerror(-fd));
+		return 1;
+	}
+	/* a window of full-size frames queues here while others go back */
+	int rcvbuf = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+		       sizeof(rcvbuf)) < 0)
+		info("reflect", "SO_RCVBUFFORCE: %s (default buffer kept)",
+		     strerror(errno));
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		fail("reflect", "SIOCGIFHWADDR %s: %s", ifname, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	uint8_t own[6];
+	memcpy(own, ifr.ifr_hwaddr.sa_data, 6);
+	int rfd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (rfd < 0) {
+		fail("reflect", "%s: %s", ready, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	close(rfd);
+
+	uint64_t frames = 0, bytes = 0, unsent = 0;
+	uint64_t end = now_ns() + (uint64_t)(secs * 1e9);
+	uint8_t b[2048];
+	while (!reflect_stop) {
+		uint64_t t = now_ns();
+		if (t >= end)
+			break;
+		uint64_t left = end - t;
+		struct timespec ts = { .tv_sec = (time_t)(left / 1000000000u),
+				       .tv_nsec = (long)(left % 1000000000u) };
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (ppoll(&p, 1, &ts, &waitmask) <= 0)
+			continue; /* SIGTERM, or the deadline: the loop decides */
+		for (;;) {
+			struct sockaddr_ll from;
+			socklen_t fl = sizeof(from);
+			ssize_t n = recvfrom(fd, b, sizeof(b), MSG_TRUNC,
+					     (struct sockaddr *)&from, &fl);
+			if (n < 0)
+				break; /* EAGAIN: all taken */
+			if (n < 14 || (size_t)n > sizeof(b) ||
+			    from.sll_pkttype == PACKET_OUTGOING ||
+			    b[12] != ETHERTYPE_TEST >> 8 ||
+			    b[13] != (ETHERTYPE_TEST & 0xff))
+				continue;
+			memcpy(b, b + 6, 6);
+			memcpy(b + 6, own, 6);
+			if (raw_send(fd, ifindex, b, (size_t)n) == 0) {
+				frames++;
+				bytes += (uint64_t)n;
+			} else {
+				unsent++;
+			}
+		}
+	}
+	close(fd);
+	unlink(ready);
+	info("reflect", "frames %" PRIu64 " bytes %" PRIu64 " unsent %" PRIu64
+			" on %s",
+	     frames, bytes, unsent, ifname);
+	return unsent ? 1 : 0;
+}
+
+
 static int cmd_bench_blk(const char *addr, double secs, const char *tag)
 {
 	pvio_ctx *ctx = new_ctx();
@@ -1555,6 +1658,7 @@ static int usage(void)
 		"       xtest net ADDR IFNAME PHASE\n"
 		"       xtest bench-blk ADDR SECONDS NAME\n"
 		"       xtest bench-net ADDR IFNAME|- SECONDS NAME\n"
+		"       xtest reflect IFNAME READY SECONDS\n"
 		"       xtest bench-sim IMAGE SECONDS\n");
 	return 2;
 }
@@ -1586,6 +1690,8 @@ int main(int argc, char **argv)
 		rc = cmd_bench_blk(argv[2], atof(argv[3]), argv[4]);
 	else if (!strcmp(c, "bench-net") && argc == 6)
 		rc = cmd_bench_net(argv[2], argv[3], atof(argv[4]), argv[5]);
+	else if (!strcmp(c, "reflect") && argc == 5 && atof(argv[4]) > 0)
+		rc = cmd_reflect(argv[2], argv[3], atof(argv[4]));
 	else if (!strcmp(c, "bench-sim") && argc == 4)
 		rc = cmd_bench_sim(argv[2], atof(argv[3]));
 	else
