@@ -836,6 +836,8 @@ static int chart(const struct run *R, const char *svg, char *why, size_t n)
 	fprintf(f, "set boxwidth 0.9\n");
 	fprintf(f, "set grid ytics\n");
 	fprintf(f, "set yrange [0:*]\n");
+	/* headroom above the tallest bar for the key */
+	fprintf(f, "set offsets 0, 0, graph 0.3, 0\n");
 	fprintf(f, "set key top right font ',9'\n");
 	fprintf(f, "set xtics font ',9'\n");
 	fprintf(f, "set multiplot layout 1,3 title 'pvio compare: the same "
