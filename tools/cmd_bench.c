@@ -208,6 +208,7 @@ static int bench_device(const char *address, const struct bench_opts *o,
 			print_device(address, pvio_net_dev(net));
 		memset(&res, 0, sizeof(res));
 		res.address = address;
+		res.hist = hist;
 		ret = tool_measure_net(cmd, net, &o->m, &res);
 		if (ret)
 			goto out;

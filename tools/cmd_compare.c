@@ -186,11 +186,11 @@ static int figure(struct run *R, struct col *c, struct side *s, pvio_blk *blk,
 	if (blk) {
 		snprintf(what, sizeof(what), "block %s %u B, %u in flight",
 			 write ? "random writes" : "random reads", R->o.m.bs, qd);
-		res->hist = s->hist[s->nres];
 	} else {
 		snprintf(what, sizeof(what), "network round trips, %u-byte frames",
 			 R->o.m.net_size);
 	}
+	res->hist = s->hist[s->nres];
 	progress(R, c, what);
 	int r = blk ? tool_measure_blk(cmd, blk, &R->o.m, write, qd, res)
 		    : tool_measure_net(cmd, net, &R->o.m, res);
@@ -501,7 +501,7 @@ static void c_lat(const struct run *R, const struct col *c, char *b, size_t n,
 		  int arg)
 {
 	(void)R;
-	const struct tool_result *r = fig(c, 0, arg);
+	const struct tool_result *r = fig(c, arg >> 8, arg & 0xff);
 	if (r && r->hist && r->hist->count)
 		snprintf(b, n, "%.1f / %.1f / %.1f",
 			 (double)tool_hist_pct(r->hist, 0.5) / 1e3,
@@ -602,6 +602,7 @@ static void table_body(struct table *T, const struct run *R)
 	row(T, R, "  MTU, largest frame", c_limits, 1);
 	snprintf(l, sizeof(l), "  round trips %u B: frames/s", R->o.m.net_size);
 	row(T, R, l, c_rate, 1 << 8);
+	row(T, R, "    round trip p50/99/99.9 us", c_lat, 1 << 8);
 	row(T, R, "    kick supp irq copy /op", c_counts, 1 << 8);
 	fprintf(T->out, "\nFeatures (yes: in use; offered: offered, not used; no: not "
 	       "offered)\n");
@@ -1053,11 +1054,25 @@ int cmd_compare(int argc, char **argv)
 				(col->net.present ? 1 : 0);
 		for (unsigned k = 0; k < MAX_FIG; k++) {
 			col->blk.hist[k] = malloc(sizeof(struct tool_hist));
-			if (!col->blk.hist[k]) {
-				free(R);
-				return tool_fail(cmd, "out of memory");
-			}
+			if (!col->blk.hist[k])
+				break;
 		}
+		col->net.hist[0] = malloc(sizeof(struct tool_hist));
+	}
+	bool oom = false;
+	for (unsigned i = 0; i < R->ncol; i++) {
+		oom |= !R->col[i].net.hist[0];
+		for (unsigned k = 0; k < MAX_FIG; k++)
+			oom |= !R->col[i].blk.hist[k];
+	}
+	if (oom) {
+		for (unsigned i = 0; i < R->ncol; i++) {
+			free(R->col[i].net.hist[0]);
+			for (unsigned k = 0; k < MAX_FIG; k++)
+				free(R->col[i].blk.hist[k]);
+		}
+		free(R);
+		return tool_fail(cmd, "out of memory");
 	}
 	R->t0 = tool_now_ns();
 	if (!R->o.json) {
@@ -1096,9 +1111,11 @@ int cmd_compare(int argc, char **argv)
 	}
 	if (R->o.svg && !drawn && !tool_interrupted)
 		fprintf(stderr, "pvio %s: no chart: %s\n", cmd, why);
-	for (unsigned i = 0; i < R->ncol; i++)
+	for (unsigned i = 0; i < R->ncol; i++) {
+		free(R->col[i].net.hist[0]);
 		for (unsigned k = 0; k < MAX_FIG; k++)
 			free(R->col[i].blk.hist[k]);
+	}
 	tool_rmtree(R->dir);
 	bool failed = R->failed;
 	free(R);

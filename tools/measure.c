@@ -279,6 +279,10 @@ int tool_measure_net(const char *cmd, pvio_net *net,
 	r = net_stats(net, nq, &s0);
 	if (r < 0)
 		return tool_lib_fail(cmd, ctx, r, "reading statistics");
+	if (res->hist) {
+		tool_hist_reset(res->hist);
+		lo.rtt = res->hist; /* the measured run only */
+	}
 	lo.stop_ns = tool_now_ns() + (uint64_t)(o->seconds * 1e9);
 	tool_netloop_run(net, &lo, &lr);
 	if (lr.error)

@@ -112,6 +112,8 @@ struct tool_netloop {
 	uint64_t written_off; /* frames the caller knows will not come back */
 	uint64_t last;       /* last progress */
 	unsigned turn;       /* next queue wait_any sleeps on */
+	uint64_t *sent_at;   /* o->rtt: build time of frame seq, at seq & mask */
+	uint64_t mask;
 };
 
 static void note(struct tool_netloop *s, const char *fmt, ...) TOOL_PRINTF(2, 3);
@@ -125,7 +127,8 @@ static void note(struct tool_netloop *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void check(struct tool_netloop *s, const struct pvio_pkt *p)
+static void check(struct tool_netloop *s, const struct pvio_pkt *p,
+		  uint64_t now)
 {
 	struct tool_netloop_result *res = s->res;
 	const uint8_t *d = p->data;
@@ -173,6 +176,9 @@ static void check(struct tool_netloop *s, const struct pvio_pkt *p)
 		return;
 	}
 	res->received++;
+	/* a stamp is overwritten once mask + 1 later frames were built */
+	if (s->sent_at && s->next_seq - seq <= s->mask + 1)
+		tool_hist_add(s->o->rtt, now - s->sent_at[seq & s->mask]);
 }
 
 static bool may_build(const struct tool_netloop *s, uint64_t now)
@@ -202,6 +208,8 @@ static bool tx(struct tool_netloop *s, unsigned q, uint64_t now)
 			return false;
 		}
 		build(p->data, s->o->size, s->mac, s->run, s->next_seq, q);
+		if (s->sent_at)
+			s->sent_at[s->next_seq & s->mask] = now;
 		p->len = s->o->size;
 		p->flags = 0;
 		s->next_seq++;
@@ -237,8 +245,9 @@ static bool rx(struct tool_netloop *s, unsigned q)
 		if (n == 0)
 			return any;
 		uint64_t before = s->res->received;
+		uint64_t now = s->sent_at ? tool_now_ns() : 0;
 		for (int i = 0; i < n; i++) {
-			check(s, pkts[i]);
+			check(s, pkts[i], now);
 			pvio_net_pkt_free(s->net, pkts[i]);
 		}
 		if (s->res->received != before)
@@ -312,7 +321,18 @@ int tool_netloop_new(pvio_net *net, const struct tool_netloop_opts *o,
 	}
 	s->seen = calloc(o->count / 8 + 1, 1);
 	s->expect = malloc(o->size);
-	if (!s->seen || !s->expect) {
+	bool stamps_ok = true;
+	if (o->rtt) {
+		/* room for four windows of stamps: frames that come back out
+		 * of order or late still find theirs */
+		uint64_t n = 64;
+		while (n < 4ull * res->window)
+			n *= 2;
+		s->mask = n - 1;
+		s->sent_at = calloc(n, sizeof(*s->sent_at));
+		stamps_ok = s->sent_at != NULL;
+	}
+	if (!s->seen || !s->expect || !stamps_ok) {
 		tool_netloop_free(s);
 		res->error = -ENOMEM;
 		return -ENOMEM;
@@ -328,6 +348,7 @@ void tool_netloop_free(struct tool_netloop *s)
 		return;
 	drop_pending(s);
 	free(s->seen);
+	free(s->sent_at);
 	free(s->expect);
 	free(s);
 }

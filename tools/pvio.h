@@ -152,6 +152,9 @@ struct tool_netloop_opts {
 	uint32_t window;       /* frames in flight at most; 0: automatic */
 	uint64_t stop_ns;      /* stop sending at this time (0: never) */
 	uint64_t wait_ns;      /* give up when nothing arrives for this long */
+	/* if not NULL: every intact frame's round trip (from being built,
+	 * just before it is handed to the front end, to being received) */
+	struct tool_hist *rtt;
 };
 
 struct tool_netloop_result {

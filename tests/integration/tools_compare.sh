@@ -44,12 +44,13 @@ else
 fi
 # every built-in host: three block figures (reads at QD 1 and 32, writes
 # at 32) with operations, no errors and a latency distribution, one
-# network figure with frames, none lost, and features in use a subset of
-# those offered
+# network figure with frames, none lost, and round-trip latencies, and
+# features in use a subset of those offered
 chk='all(
   [(r["op"], r["depth"]) for r in b["blk"]["results"]] == [("randread", 1), ("randread", 32), ("randwrite", 32)]
   and all(r["ops"] > 0 and r["totals"]["errors"] == 0 and 0 < r["latency_ns"]["p50"] <= r["latency_ns"]["p99"] for r in b["blk"]["results"])
   and [(r["op"], r["ops"] > 0, r["lost"], r["totals"]["errors"]) for r in b["net"]["results"]] == [("loopback", True, 0, 0)]
+  and all(0 < r["latency_ns"]["p50"] <= r["latency_ns"]["p99"] for r in b["net"]["results"])
   and b["blk"]["features"] and set(b["blk"]["features"]) <= set(b["blk"]["offered"])
   and set(b["net"]["features"]) <= set(b["net"]["offered"])
   for b in j["backends"][:3])'
@@ -75,6 +76,7 @@ for want in "^ *Xen  *Hyper-V  *KVM/virtio" "^Block" "^Network" "^Features" \
 	"randread 4096 B x 1: IOPS  *[0-9]+  *[0-9]+  *[0-9]+" \
 	"randwrite 4096 B x 32: IOPS  *[0-9]+  *[0-9]+  *[0-9]+" \
 	"round trips 64 B: frames/s  *[0-9]+  *[0-9]+  *[0-9]+" \
+	"round trip p50/99/99.9 us  *[0-9.]+ / [0-9.]+ / [0-9.]+  " \
 	"protocol  *blkif  *VSTOR" "persistent-map" "packed-ring"; do
 	grep -Eq -- "$want" "$T/ct.stdout" || missing="$missing /$want/"
 done
