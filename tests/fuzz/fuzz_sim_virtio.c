@@ -17,8 +17,10 @@
  * step.
  *
  * Properties: no crash, leak or sanitizer report; every reply is
- * well-formed (version, REPLY flag, the request it answers, a size the
- * request allows); the device writes used entries only for buffers the
+ * well-formed (version, REPLY flag, the request it answers - the one sent
+ * or, after a header announcing fewer bytes than were sent, one of the
+ * messages those bytes encode, in stream order - a size the request
+ * allows); the device writes used entries only for buffers the
  * driver made available, with a length no larger than the writable bytes
  * it offered, and never changes the driver's descriptor table (split),
  * avail ring or device-readable buffers.
@@ -87,9 +89,11 @@ static void pump(struct h *h)
 			break;
 }
 
-/* Read and check whatever replies the sim sent. */
-static void replies(struct h *h, uint32_t req)
+/* Read and check whatever replies the sim sent: to the requests in
+ * reqs[], in that order (not every request is answered). */
+static void replies(struct h *h, const uint32_t *reqs, unsigned nreqs)
 {
+	unsigned at = 0;
 	for (;;) {
 		struct svu_hdr r;
 		int fds[SVU_MAX_FDS], nfds = 0;
@@ -102,8 +106,11 @@ static void replies(struct h *h, uint32_t req)
 		FZ_ASSERT(n == (ssize_t)sizeof(r), "a %zd-byte reply header", n);
 		FZ_ASSERT((r.flags & SVU_FLAG_VERSION_MASK) == SVU_VERSION &&
 			  (r.flags & SVU_FLAG_REPLY), "reply flags 0x%x", r.flags);
-		FZ_ASSERT(r.request == req, "reply to %u while %u was asked",
-			  r.request, req);
+		while (at < nreqs && reqs[at] != r.request)
+			at++;
+		FZ_ASSERT(at < nreqs, "reply to %u while %u was asked",
+			  r.request, reqs[0]);
+		uint32_t req = reqs[at++];
 		FZ_ASSERT(r.size <= SVU_MAX_PAYLOAD, "reply of %u bytes", r.size);
 		uint8_t pl[SVU_MAX_PAYLOAD];
 		if (r.size && recv(h->sock, pl, r.size, MSG_DONTWAIT) !=
@@ -130,6 +137,19 @@ static void send_msg(struct h *h, uint32_t req, uint32_t flags, const void *p,
 	memcpy(buf + sizeof(hd), p, size);
 	if (sim_send_fds(h->sock, buf, sizeof(hd) + size, fds, nfds) < 0)
 		return;
+	/* A header that announces fewer bytes than follow leaves the rest
+	 * on the stream, where the sim reads it as further messages: those
+	 * may be answered too, under their own request codes. */
+	uint32_t reqs[1 + SVU_MAX_PAYLOAD / sizeof(hd)];
+	unsigned nreqs = 0;
+	reqs[nreqs++] = req;
+	for (uint64_t at = sizeof(hd) + (uint64_t)hd.size;
+	     at + sizeof(hd) <= sizeof(hd) + size;) {
+		struct svu_hdr x;
+		memcpy(&x, buf + at, sizeof(x));
+		reqs[nreqs++] = x.request;
+		at += sizeof(x) + (uint64_t)x.size;
+	}
 	if (lie && hd.size != size) {
 		/* the sim would wait (5 s) for bytes that never come: end
 		 * the stream so it sees the truncation at once, and stop */
@@ -137,7 +157,7 @@ static void send_msg(struct h *h, uint32_t req, uint32_t flags, const void *p,
 		h->ended = true;
 	}
 	pump(h);
-	replies(h, req);
+	replies(h, reqs, nreqs);
 }
 
 static void op_msg(struct h *h)
