@@ -27,7 +27,9 @@
  * writable grants, WRITE and TX readable ones, RX writable ones); an RX
  * response fits its page; every published request is answered once the
  * host is idle unless the front end broke the ring (the vif is then
- * disabled - carrier 0 - or the blk ring halted); pages that no grant lets
+ * disabled - carrier 0 - or the blk ring halted) or the vif's xenstore
+ * keys (stale or garbled) made netback connect other queues, rings or
+ * ports than the front end meant; pages that no grant lets
  * dom0 write (read-only, refused, or never granted) never change, and the
  * grant table changes only in the GTF_reading/GTF_writing bits; after the
  * devices are detached no grant is still pinned.
@@ -129,6 +131,7 @@ struct h {
 	uint64_t next_id;
 	/* net */
 	bool net_up, split;
+	bool net_model; /* connected with the keys this front end meant */
 	unsigned nq;
 	netif_tx_front_ring_t tx[2];
 	netif_rx_front_ring_t rx[2];
@@ -570,6 +573,59 @@ static const char *be_net(struct h *h, char *b, size_t n)
 	return b;
 }
 
+static bool xs_absent(struct h *h, const char *dir, const char *key)
+{
+	char p[192], *v = NULL;
+	uint32_t len;
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	int r = sxen_xs_read(h->host.tool, 0, p, &v, &len);
+	free(v);
+	return r == -ENOENT;
+}
+
+static bool xs_isu(struct h *h, const char *dir, const char *key,
+		   unsigned long long v)
+{
+	char p[192], b[24];
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	snprintf(b, sizeof(b), "%llu", v);
+	return xs_is(h, p, b);
+}
+
+/* Did the back end connect the rings and ports this front end set up?
+ * Keys of an earlier connection stay (a 2-queue connection's queue-N/
+ * keys, a split connection's event-channel-tx/-rx) and the fuzzer may
+ * overwrite a key with garbage; netback reads multi-queue-num-queues and
+ * the event channels as Linux does (an unparsable queue count is 1,
+ * event-channel-tx/-rx win over event-channel), so it may rightly serve
+ * other queues, rings or ports than intended.  Only a connection whose
+ * keys say exactly what was meant is held to "every request answered". */
+static bool net_as_intended(struct h *h, const char *fe)
+{
+	if (h->nq > 1 ? !xs_isu(h, fe, "multi-queue-num-queues", h->nq)
+		      : !xs_absent(h, fe, "multi-queue-num-queues") &&
+				!xs_isu(h, fe, "multi-queue-num-queues", 1))
+		return false;
+	for (unsigned q = 0; q < h->nq; q++) {
+		char dir[128];
+		if (h->nq > 1)
+			snprintf(dir, sizeof(dir), "%s/queue-%u", fe, q);
+		else
+			snprintf(dir, sizeof(dir), "%s", fe);
+		if (!xs_isu(h, dir, "tx-ring-ref", R_NETR(q, 0)) ||
+		    !xs_isu(h, dir, "rx-ring-ref", R_NETR(q, 1)))
+			return false;
+		if (h->split ? !xs_isu(h, dir, "event-channel-tx", h->port_tx[q]) ||
+				       !xs_isu(h, dir, "event-channel-rx",
+					       h->port_rx[q])
+			     : !xs_isu(h, dir, "event-channel", h->port_tx[q]) ||
+				       !xs_absent(h, dir, "event-channel-tx") ||
+				       !xs_absent(h, dir, "event-channel-rx"))
+			return false;
+	}
+	return true;
+}
+
 static void net_connect(struct h *h)
 {
 	struct fz *f = h->f;
@@ -639,8 +695,10 @@ static void net_connect(struct h *h)
 	run(h);
 	snprintf(p, sizeof(p), "%s/state", be);
 	h->net_up = xs_is(h, p, "4");
+	h->net_model = h->net_up && net_as_intended(h, fe);
 	fz_note("net: queues %u split %d flags 0x%x -> %s", h->nq, h->split, c,
-		h->net_up ? "connected" : "not connected");
+		!h->net_up ? "not connected"
+		: h->net_model ? "connected" : "connected, not as meant");
 }
 
 static bool net_disabled(struct h *h)
@@ -743,7 +801,7 @@ static void net_kick(struct h *h, unsigned q, bool rx)
 	run(h);
 	for (unsigned i = 0; i < h->nq; i++)
 		net_reap(h, i);
-	if (!rx && !h->txbroken[q] && h->net_up) {
+	if (!rx && !h->txbroken[q] && h->net_up && h->net_model) {
 		netif_tx_front_ring_t *t = &h->tx[q];
 		if (t->rsp_cons != t->req_prod_pvt)
 			FZ_ASSERT(net_disabled(h), "TX: %u slots published, %u "
