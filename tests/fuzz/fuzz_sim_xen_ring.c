@@ -708,10 +708,18 @@ static bool net_disabled(struct h *h)
 	return !xs_is(h, p, "1");
 }
 
+/* A ring whose producer index lied (net_publish with lie) is not
+ * checked any more: within the ring's size, netback cannot tell slots the
+ * front end never filled from requests and rightly answers them (stale or
+ * zeroed contents, ids and all), as Linux does; check_memory still holds
+ * it to the grants. */
 static void net_reap(struct h *h, unsigned q)
 {
 	netif_tx_front_ring_t *t = &h->tx[q];
-	RING_IDX prod = __atomic_load_n(&t->sring->rsp_prod, __ATOMIC_ACQUIRE);
+	RING_IDX prod;
+	if (h->txbroken[q])
+		goto rx;
+	prod = __atomic_load_n(&t->sring->rsp_prod, __ATOMIC_ACQUIRE);
 	FZ_ASSERT((RING_IDX)(prod - t->rsp_cons) <=
 			  (RING_IDX)(t->req_prod_pvt - t->rsp_cons),
 		  "TX rsp_prod %u runs past the requests", prod);
@@ -753,7 +761,10 @@ static void net_reap(struct h *h, unsigned q)
 		else
 			h->ntx_err++;
 	}
+rx:;
 	netif_rx_front_ring_t *r = &h->rx[q];
+	if (h->rxbroken[q])
+		return;
 	prod = __atomic_load_n(&r->sring->rsp_prod, __ATOMIC_ACQUIRE);
 	FZ_ASSERT((RING_IDX)(prod - r->rsp_cons) <=
 			  (RING_IDX)(r->req_prod_pvt - r->rsp_cons),
