@@ -53,7 +53,7 @@ struct h {
 	uint8_t *mem;
 	int memfd;
 	int kick, call, err;
-	uint64_t acked;
+	bool packed_ever; /* RING_PACKED was offered to the device */
 	uint16_t qsize;
 	bool ring_known, hostile_mem;
 	bool ended; /* our side of the stream is shut */
@@ -198,7 +198,12 @@ static void op_msg(struct h *h)
 			     1ull << 30 | 0xffffffull;
 			if (fz_bool(f))
 				v |= 1ull << 32;
-			h->acked = v;
+			/* the device may have run the ring packed (its
+			 * device event area is where split puts the used
+			 * ring), whether or not later SET_FEATURES went
+			 * back to split or were refused */
+			if (v & 1ull << 34)
+				h->packed_ever = true;
 		}
 		memcpy(p, &v, 8);
 		size = 8;
@@ -353,7 +358,7 @@ static void op_chain(struct h *h)
 {
 	struct fz *f = h->f;
 	if (!h->ring_known || !h->qsize || h->qsize > 1024 ||
-	    (h->acked & (1ull << 34)))
+	    h->packed_ever)
 		return;
 	/* the layout SET_VRING_ADDR gave: descriptors, avail at 16 KiB,
 	 * used at 32 KiB (room for 1024 entries each) */
