@@ -17,11 +17,15 @@
  * step.
  *
  * Properties: no crash, leak or sanitizer report; every reply is
- * well-formed (version, REPLY flag, the request it answers, a size the
- * request allows); the device writes used entries only for buffers the
- * driver made available, with a length no larger than the writable bytes
- * it offered, and never changes the driver's descriptor table (split),
- * avail ring or device-readable buffers.
+ * well-formed (version, REPLY flag, the request it answers - the one sent
+ * or, after a header announcing fewer bytes than were sent, one of the
+ * messages those bytes encode, in stream order - a size the request
+ * allows); the device writes used entries only for buffers the driver
+ * made available, with a length no larger than the writable bytes it
+ * offered (the chain as its flags and links say; the harness, like a
+ * driver, rewrites no descriptor of a chain the device has not used), and
+ * never changes the driver's descriptor table (split), avail ring or
+ * device-readable buffers.
  */
 #include "fuzz.h"
 
@@ -49,15 +53,16 @@ struct h {
 	uint8_t *mem;
 	int memfd;
 	int kick, call, err;
-	uint64_t acked;
+	bool packed_ever; /* RING_PACKED was offered to the device */
 	uint16_t qsize;
 	bool ring_known, hostile_mem;
 	bool ended; /* our side of the stream is shut */
 	uint8_t snap[RD_OFF];    /* the driver's area and readable buffers */
 	uint16_t avail_idx;      /* split: what we made available */
 	uint16_t used_seen;
-	uint32_t wlen[1024];     /* split: writable bytes per head */
+	uint64_t wlen[1024];     /* split: writable bytes per head */
 	bool out[1024];          /* made available, not yet used */
+	uint16_t uses[1024];     /* outstanding chains through a descriptor */
 };
 
 static char dir[64];
@@ -87,9 +92,11 @@ static void pump(struct h *h)
 			break;
 }
 
-/* Read and check whatever replies the sim sent. */
-static void replies(struct h *h, uint32_t req)
+/* Read and check whatever replies the sim sent: to the requests in
+ * reqs[], in that order (not every request is answered). */
+static void replies(struct h *h, const uint32_t *reqs, unsigned nreqs)
 {
+	unsigned at = 0;
 	for (;;) {
 		struct svu_hdr r;
 		int fds[SVU_MAX_FDS], nfds = 0;
@@ -102,8 +109,11 @@ static void replies(struct h *h, uint32_t req)
 		FZ_ASSERT(n == (ssize_t)sizeof(r), "a %zd-byte reply header", n);
 		FZ_ASSERT((r.flags & SVU_FLAG_VERSION_MASK) == SVU_VERSION &&
 			  (r.flags & SVU_FLAG_REPLY), "reply flags 0x%x", r.flags);
-		FZ_ASSERT(r.request == req, "reply to %u while %u was asked",
-			  r.request, req);
+		while (at < nreqs && reqs[at] != r.request)
+			at++;
+		FZ_ASSERT(at < nreqs, "reply to %u while %u was asked",
+			  r.request, reqs[0]);
+		uint32_t req = reqs[at++];
 		FZ_ASSERT(r.size <= SVU_MAX_PAYLOAD, "reply of %u bytes", r.size);
 		uint8_t pl[SVU_MAX_PAYLOAD];
 		if (r.size && recv(h->sock, pl, r.size, MSG_DONTWAIT) !=
@@ -130,6 +140,19 @@ static void send_msg(struct h *h, uint32_t req, uint32_t flags, const void *p,
 	memcpy(buf + sizeof(hd), p, size);
 	if (sim_send_fds(h->sock, buf, sizeof(hd) + size, fds, nfds) < 0)
 		return;
+	/* A header that announces fewer bytes than follow leaves the rest
+	 * on the stream, where the sim reads it as further messages: those
+	 * may be answered too, under their own request codes. */
+	uint32_t reqs[1 + SVU_MAX_PAYLOAD / sizeof(hd)];
+	unsigned nreqs = 0;
+	reqs[nreqs++] = req;
+	for (uint64_t at = sizeof(hd) + (uint64_t)hd.size;
+	     at + sizeof(hd) <= sizeof(hd) + size;) {
+		struct svu_hdr x;
+		memcpy(&x, buf + at, sizeof(x));
+		reqs[nreqs++] = x.request;
+		at += sizeof(x) + (uint64_t)x.size;
+	}
 	if (lie && hd.size != size) {
 		/* the sim would wait (5 s) for bytes that never come: end
 		 * the stream so it sees the truncation at once, and stop */
@@ -137,7 +160,7 @@ static void send_msg(struct h *h, uint32_t req, uint32_t flags, const void *p,
 		h->ended = true;
 	}
 	pump(h);
-	replies(h, req);
+	replies(h, reqs, nreqs);
 }
 
 static void op_msg(struct h *h)
@@ -175,7 +198,12 @@ static void op_msg(struct h *h)
 			     1ull << 30 | 0xffffffull;
 			if (fz_bool(f))
 				v |= 1ull << 32;
-			h->acked = v;
+			/* the device may have run the ring packed (its
+			 * device event area is where split puts the used
+			 * ring), whether or not later SET_FEATURES went
+			 * back to split or were refused */
+			if (v & 1ull << 34)
+				h->packed_ever = true;
 		}
 		memcpy(p, &v, 8);
 		size = 8;
@@ -222,6 +250,8 @@ static void op_msg(struct h *h)
 		if (req == SVU_SET_VRING_NUM && vq == 0) {
 			h->qsize = (uint16_t)s.num;
 			h->ring_known = false;
+			/* a new layout: old chains pin no descriptor */
+			memset(h->uses, 0, sizeof(h->uses));
 		}
 		memcpy(p, &s, 8);
 		size = 8;
@@ -280,12 +310,55 @@ static void op_msg(struct h *h)
 	send_msg(h, req, flags, p, size, fds, nfds, (k & 0x0f) == 0x0f);
 }
 
+/* The chain at head as the device will walk it (NEXT links, at most one
+ * visit per descriptor): the writable bytes it offers, unbounded if an
+ * indirect table (whose contents the harness does not track) is on it.
+ * Adds delta to uses[] of every descriptor on the way. */
+static uint64_t walk(struct h *h, const struct vring *vr, uint16_t head,
+		     int delta)
+{
+	bool seen[1024] = { false };
+	uint64_t w = 0;
+	bool indirect = false;
+	for (unsigned i = head; i < vr->num && !seen[i];) {
+		struct vring_desc d = vr->desc[i];
+		seen[i] = true;
+		if (delta > 0 || h->uses[i])
+			h->uses[i] = (uint16_t)(h->uses[i] + delta);
+		indirect |= (d.flags & VRING_DESC_F_INDIRECT) != 0;
+		if (d.flags & VRING_DESC_F_WRITE)
+			w += d.len;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			break;
+		i = d.next;
+	}
+	return indirect ? UINT64_MAX : w;
+}
+
+/* Check the used entries the device wrote since the last look. */
+static void reap(struct h *h, const struct vring *vr)
+{
+	uint16_t used = vr->used->idx;
+	FZ_ASSERT((uint16_t)(used - h->used_seen) <= h->qsize,
+		  "used index jumped from %u to %u", h->used_seen, used);
+	for (; !h->hostile_mem && h->used_seen != used; h->used_seen++) {
+		struct vring_used_elem e = vr->used->ring[h->used_seen % h->qsize];
+		FZ_ASSERT(e.id < h->qsize && h->out[e.id], "used id %u was not "
+			  "made available", e.id);
+		FZ_ASSERT(e.len <= h->wlen[e.id], "used len %u > %llu writable",
+			  e.len, (unsigned long long)h->wlen[e.id]);
+		h->out[e.id] = false;
+		walk(h, vr, (uint16_t)e.id, -1);
+	}
+	h->used_seen = used;
+}
+
 /* Driver side of queue 0 (split): make a chain available and kick. */
 static void op_chain(struct h *h)
 {
 	struct fz *f = h->f;
 	if (!h->ring_known || !h->qsize || h->qsize > 1024 ||
-	    (h->acked & (1ull << 34)))
+	    h->packed_ever)
 		return;
 	/* the layout SET_VRING_ADDR gave: descriptors, avail at 16 KiB,
 	 * used at 32 KiB (room for 1024 entries each) */
@@ -297,7 +370,13 @@ static void op_chain(struct h *h)
 	};
 	uint16_t head = (uint16_t)fz_below(f, h->qsize);
 	unsigned n = 1 + fz_below(f, 4);
-	uint32_t w = 0;
+	/* used entries written meanwhile (a vring restarted by a message
+	 * runs the chains it had left); then, as a driver must, leave the
+	 * descriptors of chains the device has not used alone */
+	reap(h, &vr);
+	for (unsigned i = 0; i < n && !h->hostile_mem; i++)
+		if (h->uses[(head + i) % h->qsize])
+			return;
 	bool readable_seen = false, writable_seen = false;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned di = (head + i) % h->qsize;
@@ -321,15 +400,14 @@ static void op_chain(struct h *h)
 		vr.desc[di].flags = fl;
 		vr.desc[di].next = (uint16_t)(k == 0xf1 ? fz_u16(f)
 							 : (di + 1) % h->qsize);
-		if (wr)
-			w += len;
 	}
 	(void)writable_seen;
 	vr.avail->ring[h->avail_idx % h->qsize] = head;
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	h->avail_idx++;
 	vr.avail->idx = h->avail_idx;
-	h->wlen[head] = w;
+	/* the chain's shape is what the flags and links say, fuzzed or not */
+	h->wlen[head] = walk(h, &vr, head, +1);
 	h->out[head] = true;
 	memcpy(h->snap, h->mem, RD_OFF);
 	uint64_t one = 1;
@@ -337,18 +415,7 @@ static void op_chain(struct h *h)
 		return;
 	pump(h);
 	/* what the device did */
-	uint16_t used = vr.used->idx;
-	FZ_ASSERT((uint16_t)(used - h->used_seen) <= h->qsize,
-		  "used index jumped from %u to %u", h->used_seen, used);
-	for (; !h->hostile_mem && h->used_seen != used; h->used_seen++) {
-		struct vring_used_elem e = vr.used->ring[h->used_seen % h->qsize];
-		FZ_ASSERT(e.id < h->qsize && h->out[e.id], "used id %u was not "
-			  "made available", e.id);
-		FZ_ASSERT(e.len <= h->wlen[e.id], "used len %u > %u writable",
-			  e.len, h->wlen[e.id]);
-		h->out[e.id] = false;
-	}
-	h->used_seen = used;
+	reap(h, &vr);
 	if (!h->hostile_mem)
 		FZ_ASSERT(!memcmp(h->snap, h->mem, 32u * 1024) &&
 			  !memcmp(h->snap + 48u * 1024, h->mem + 48u * 1024,

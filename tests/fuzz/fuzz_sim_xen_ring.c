@@ -27,7 +27,9 @@
  * writable grants, WRITE and TX readable ones, RX writable ones); an RX
  * response fits its page; every published request is answered once the
  * host is idle unless the front end broke the ring (the vif is then
- * disabled - carrier 0 - or the blk ring halted); pages that no grant lets
+ * disabled - carrier 0 - or the blk ring halted) or the vif's xenstore
+ * keys (stale or garbled) made netback connect other queues, rings or
+ * ports than the front end meant; pages that no grant lets
  * dom0 write (read-only, refused, or never granted) never change, and the
  * grant table changes only in the GTF_reading/GTF_writing bits; after the
  * devices are detached no grant is still pinned.
@@ -122,6 +124,7 @@ struct h {
 	bool persistent;   /* blk negotiated persistent grants */
 	/* blk */
 	bool blk_up;
+	bool blk_model; /* connected with the keys this front end meant */
 	unsigned bq, border;
 	struct fblk_front_ring br[2];
 	bool bhalted[2];
@@ -129,6 +132,7 @@ struct h {
 	uint64_t next_id;
 	/* net */
 	bool net_up, split;
+	bool net_model; /* connected with the keys this front end meant */
 	unsigned nq;
 	netif_tx_front_ring_t tx[2];
 	netif_rx_front_ring_t rx[2];
@@ -302,6 +306,64 @@ static const char *be_blk(struct h *h, char *b, size_t n)
 	return b;
 }
 
+static bool xs_absent(struct h *h, const char *dir, const char *key)
+{
+	char p[192], *v = NULL;
+	uint32_t len;
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	int r = sxen_xs_read(h->host.tool, 0, p, &v, &len);
+	free(v);
+	return r == -ENOENT;
+}
+
+static bool xs_isu(struct h *h, const char *dir, const char *key,
+		   unsigned long long v)
+{
+	char p[192], b[24];
+	snprintf(p, sizeof(p), "%s/%s", dir, key);
+	snprintf(b, sizeof(b), "%llu", v);
+	return xs_is(h, p, b);
+}
+
+/* As net_as_intended() for the vbd: keys of an earlier connection stay
+ * (a stale ring-page-order makes blkback read ring-ref0.. and map a ring
+ * of another size, a stale multi-queue-num-queues other queues) and the
+ * fuzzer may garble one; only a vbd whose keys say exactly what this
+ * front end meant is held to its responses and to "every request
+ * answered". */
+static bool blk_as_intended(struct h *h, const char *fe)
+{
+	if (h->bq > 1 ? !xs_isu(h, fe, "multi-queue-num-queues", h->bq)
+		      : !xs_absent(h, fe, "multi-queue-num-queues") &&
+				!xs_isu(h, fe, "multi-queue-num-queues", 1))
+		return false;
+	if (h->border ? !xs_isu(h, fe, "ring-page-order", h->border)
+		      : !xs_absent(h, fe, "ring-page-order"))
+		return false;
+	char p[192];
+	snprintf(p, sizeof(p), "%s/protocol", fe);
+	if (!xs_is(h, p, "x86_64-abi"))
+		return false;
+	for (unsigned q = 0; q < h->bq; q++) {
+		char dir[128];
+		if (h->bq > 1)
+			snprintf(dir, sizeof(dir), "%s/queue-%u", fe, q);
+		else
+			snprintf(dir, sizeof(dir), "%s", fe);
+		if (!xs_isu(h, dir, "event-channel", h->port_blk[q]))
+			return false;
+		if (!h->border && !xs_isu(h, dir, "ring-ref", R_BLKR(q, 0)))
+			return false;
+		for (unsigned i = 0; h->border && i < (1u << h->border); i++) {
+			char k[24];
+			snprintf(k, sizeof(k), "ring-ref%u", i);
+			if (!xs_isu(h, dir, k, R_BLKR(q, i)))
+				return false;
+		}
+	}
+	return true;
+}
+
 /* Write blkfront's keys and go Connected (keys mostly right). */
 static void blk_connect(struct h *h)
 {
@@ -371,15 +433,23 @@ static void blk_connect(struct h *h)
 	run(h);
 	snprintf(p, sizeof(p), "%s/state", be);
 	h->blk_up = xs_is(h, p, "4");
+	h->blk_model = h->blk_up && blk_as_intended(h, fe);
 	fz_note("blk: queues %u order %u persistent %d -> %s", h->bq, h->border,
-		h->persistent, h->blk_up ? "connected" : "not connected");
+		h->persistent, !h->blk_up ? "not connected"
+		: h->blk_model ? "connected" : "connected, not as meant");
 	if (!h->blk_up)
 		h->persistent = false;
 }
 
+/* Responses are checked only on a ring the back end connected as meant
+ * and whose req_prod never lied (blkback, like Linux's, cannot tell
+ * unwritten slots within the ring's size from requests, and answers
+ * them). */
 static void blk_reap(struct h *h, unsigned q)
 {
 	struct fblk_front_ring *r = &h->br[q];
+	if (!h->blk_model || h->bhalted[q])
+		return;
 	RING_IDX prod = __atomic_load_n(&r->sring->rsp_prod, __ATOMIC_ACQUIRE);
 	FZ_ASSERT((RING_IDX)(prod - r->rsp_cons) <= (RING_IDX)(r->req_prod_pvt -
 							       r->rsp_cons),
@@ -545,7 +615,7 @@ static void blk_publish(struct h *h, unsigned q, bool lie)
 	kick(h->send_blk[q]);
 	run(h);
 	blk_reap(h, q);
-	if (!h->bhalted[q] && h->blk_up) {
+	if (!h->bhalted[q] && h->blk_up && h->blk_model) {
 		char be[96], p[160];
 		snprintf(p, sizeof(p), "%s/state", be_blk(h, be, sizeof(be)));
 		if (xs_is(h, p, "4"))
@@ -568,6 +638,41 @@ static const char *be_net(struct h *h, char *b, size_t n)
 {
 	snprintf(b, n, "/local/domain/0/backend/vif/%u/%u", h->d->domid, VIF_ID);
 	return b;
+}
+
+/* Did the back end connect the rings and ports this front end set up?
+ * Keys of an earlier connection stay (a 2-queue connection's queue-N/
+ * keys, a split connection's event-channel-tx/-rx) and the fuzzer may
+ * overwrite a key with garbage; netback reads multi-queue-num-queues and
+ * the event channels as Linux does (an unparsable queue count is 1,
+ * event-channel-tx/-rx win over event-channel), so it may rightly serve
+ * other queues, rings or ports than intended.  Only a connection whose
+ * keys say exactly what was meant is held to its responses and to "every
+ * request answered"; check_memory holds every connection to the grants. */
+static bool net_as_intended(struct h *h, const char *fe)
+{
+	if (h->nq > 1 ? !xs_isu(h, fe, "multi-queue-num-queues", h->nq)
+		      : !xs_absent(h, fe, "multi-queue-num-queues") &&
+				!xs_isu(h, fe, "multi-queue-num-queues", 1))
+		return false;
+	for (unsigned q = 0; q < h->nq; q++) {
+		char dir[128];
+		if (h->nq > 1)
+			snprintf(dir, sizeof(dir), "%s/queue-%u", fe, q);
+		else
+			snprintf(dir, sizeof(dir), "%s", fe);
+		if (!xs_isu(h, dir, "tx-ring-ref", R_NETR(q, 0)) ||
+		    !xs_isu(h, dir, "rx-ring-ref", R_NETR(q, 1)))
+			return false;
+		if (h->split ? !xs_isu(h, dir, "event-channel-tx", h->port_tx[q]) ||
+				       !xs_isu(h, dir, "event-channel-rx",
+					       h->port_rx[q])
+			     : !xs_isu(h, dir, "event-channel", h->port_tx[q]) ||
+				       !xs_absent(h, dir, "event-channel-tx") ||
+				       !xs_absent(h, dir, "event-channel-rx"))
+			return false;
+	}
+	return true;
 }
 
 static void net_connect(struct h *h)
@@ -639,8 +744,10 @@ static void net_connect(struct h *h)
 	run(h);
 	snprintf(p, sizeof(p), "%s/state", be);
 	h->net_up = xs_is(h, p, "4");
+	h->net_model = h->net_up && net_as_intended(h, fe);
 	fz_note("net: queues %u split %d flags 0x%x -> %s", h->nq, h->split, c,
-		h->net_up ? "connected" : "not connected");
+		!h->net_up ? "not connected"
+		: h->net_model ? "connected" : "connected, not as meant");
 }
 
 static bool net_disabled(struct h *h)
@@ -650,10 +757,20 @@ static bool net_disabled(struct h *h)
 	return !xs_is(h, p, "1");
 }
 
+/* A ring whose producer index lied (net_publish with lie) is not
+ * checked any more: within the ring's size, netback cannot tell slots the
+ * front end never filled from requests and rightly answers them (stale or
+ * zeroed contents, ids and all), as Linux does; check_memory still holds
+ * it to the grants. */
 static void net_reap(struct h *h, unsigned q)
 {
 	netif_tx_front_ring_t *t = &h->tx[q];
-	RING_IDX prod = __atomic_load_n(&t->sring->rsp_prod, __ATOMIC_ACQUIRE);
+	RING_IDX prod;
+	if (!h->net_model)
+		return;
+	if (h->txbroken[q])
+		goto rx;
+	prod = __atomic_load_n(&t->sring->rsp_prod, __ATOMIC_ACQUIRE);
 	FZ_ASSERT((RING_IDX)(prod - t->rsp_cons) <=
 			  (RING_IDX)(t->req_prod_pvt - t->rsp_cons),
 		  "TX rsp_prod %u runs past the requests", prod);
@@ -695,7 +812,10 @@ static void net_reap(struct h *h, unsigned q)
 		else
 			h->ntx_err++;
 	}
+rx:;
 	netif_rx_front_ring_t *r = &h->rx[q];
+	if (h->rxbroken[q])
+		return;
 	prod = __atomic_load_n(&r->sring->rsp_prod, __ATOMIC_ACQUIRE);
 	FZ_ASSERT((RING_IDX)(prod - r->rsp_cons) <=
 			  (RING_IDX)(r->req_prod_pvt - r->rsp_cons),
@@ -743,7 +863,7 @@ static void net_kick(struct h *h, unsigned q, bool rx)
 	run(h);
 	for (unsigned i = 0; i < h->nq; i++)
 		net_reap(h, i);
-	if (!rx && !h->txbroken[q] && h->net_up) {
+	if (!rx && !h->txbroken[q] && h->net_up && h->net_model) {
 		netif_tx_front_ring_t *t = &h->tx[q];
 		if (t->rsp_cons != t->req_prod_pvt)
 			FZ_ASSERT(net_disabled(h), "TX: %u slots published, %u "

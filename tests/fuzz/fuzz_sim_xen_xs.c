@@ -17,6 +17,15 @@
  * and isolation: a node dom0 made private (perms "n0") holds a secret
  * that no guest ever receives in any reply or watch event, and no guest
  * can change it.
+ *
+ * dom0's wire client is privileged: like C xenstored, the store lets it
+ * rewrite or remove the private node and hand out rights to it or to its
+ * ancestors (a domain that may write /local/domain/0 may remove the whole
+ * subtree, whatever the children's permissions).  So after each of dom0's
+ * requests the harness puts the node and its ancestors' permissions back
+ * as they were (as the toolstack); after each guest request they must be
+ * unchanged.  No request may carry the secret itself, so it can only
+ * reach a guest out of the private node.
  */
 #include "fuzz.h"
 
@@ -61,6 +70,65 @@ static void on_send(void *arg, uint32_t type, uint32_t req_id, uint32_t tx_id,
 }
 
 static const struct sxen_xs_sink sink = { on_send, NULL };
+
+/* The private node and the ancestors whose rights reach it. */
+static const char *const guarded[] = {
+	"/", "/local", "/local/domain", "/local/domain/0",
+	"/local/domain/0/secret",
+};
+#define NGUARDED (sizeof(guarded) / sizeof(guarded[0]))
+
+struct gstate {
+	struct sxen_xs_perm *perms[NGUARDED];
+	uint32_t nperms[NGUARDED];
+	int err[NGUARDED];
+	char *val;
+	uint32_t vlen;
+	int verr;
+};
+
+static void gstate_get(struct sxen_xs_client *tool, struct gstate *g)
+{
+	for (unsigned i = 0; i < NGUARDED; i++) {
+		g->perms[i] = NULL;
+		g->nperms[i] = 0;
+		g->err[i] = sxen_xs_get_perms(tool, 0, guarded[i], &g->perms[i],
+					      &g->nperms[i]);
+	}
+	g->val = NULL;
+	g->vlen = 0;
+	g->verr = sxen_xs_read(tool, 0, guarded[NGUARDED - 1], &g->val,
+			       &g->vlen);
+}
+
+static void gstate_free(struct gstate *g)
+{
+	for (unsigned i = 0; i < NGUARDED; i++)
+		free(g->perms[i]);
+	free(g->val);
+}
+
+static bool gstate_same(const struct gstate *a, const struct gstate *b)
+{
+	for (unsigned i = 0; i < NGUARDED; i++)
+		if (a->err[i] != b->err[i] || a->nperms[i] != b->nperms[i] ||
+		    (a->nperms[i] && memcmp(a->perms[i], b->perms[i],
+					    a->nperms[i] * sizeof(*a->perms[i]))))
+			return false;
+	return a->verr == b->verr && a->vlen == b->vlen &&
+	       (!a->vlen || !memcmp(a->val, b->val, a->vlen));
+}
+
+/* Put the private node and its ancestors' rights back to g. */
+static void gstate_restore(struct sxen_xs_client *tool, const struct gstate *g)
+{
+	FZ_ASSERT(sxen_xs_write(tool, 0, guarded[NGUARDED - 1], g->val,
+				g->vlen) == 0, "restoring the private node");
+	for (unsigned i = 0; i < NGUARDED; i++)
+		FZ_ASSERT(sxen_xs_set_perms(tool, 0, guarded[i], g->perms[i],
+					    g->nperms[i]) == 0,
+			  "restoring the permissions of %s", guarded[i]);
+}
 
 static const char *const paths[] = {
 	"/local/domain/0/secret", "/local/domain/3/data/x", "data/y",
@@ -159,6 +227,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sxen_xs_set_perms_str(tool, 0, p, pm);
 		sxen_xs_set_domain(st, (uint16_t)d, true);
 	}
+	struct gstate g0;
+	gstate_get(tool, &g0);
+	FZ_ASSERT(!g0.verr && !g0.err[NGUARDED - 1], "the private node");
 	struct cl cl[3] = { { .domid = 0 }, { .domid = 3 }, { .domid = 4 } };
 	for (int i = 0; i < 3; i++) {
 		cl[i].c = sxen_xs_client_new(st, cl[i].domid, i == 0, &sink, &cl[i]);
@@ -176,6 +247,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h.tx_id = (k & 0x0f) == 0x0f ? fz_u32(&f)
 			  : (k & 1) ? c->last_tx : 0;
 		uint32_t n = payload(&f, h.type, p);
+		/* the secret comes only out of the private node */
+		for (uint8_t *m; (m = memmem(p, n, SECRET, strlen(SECRET)));)
+			m[0] ^= 0x20;
 		h.len = n;
 		/* the store trusts the connection layer for len <= 4096 and
 		 * the payload being there: give it what conn.c gives it */
@@ -190,6 +264,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			c->last_tx = 0; /* unknown here; next ones guess */
 		if (fz_bool(&f))
 			sxen_xs_run_deferred(st);
+		struct gstate g;
+		gstate_get(tool, &g);
+		if (!gstate_same(&g0, &g)) {
+			FZ_ASSERT(c->domid == 0, "domain %u changed dom0's "
+				  "private node or the rights to it", c->domid);
+			gstate_restore(tool, &g0);
+			gstate_free(&g);
+			gstate_get(tool, &g);
+			FZ_ASSERT(gstate_same(&g0, &g), "restoring the private "
+				  "node");
+		}
+		gstate_free(&g);
 	}
 	sxen_xs_run_deferred(st);
 	/* no guest changed the private node */
@@ -199,6 +285,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		  vl == strlen(SECRET) && !memcmp(v, SECRET, vl),
 		  "dom0's private node was changed or removed");
 	free(v);
+	gstate_free(&g0);
 	free(p);
 	for (int i = 0; i < 3; i++)
 		sxen_xs_client_free(cl[i].c);
