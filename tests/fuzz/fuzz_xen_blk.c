@@ -25,7 +25,8 @@
  *    copy of the disk, for requests that did not overlap others);
  *  - requests within the limits are never refused as invalid; what the
  *    back end finds in the ring is what was submitted (operation,
- *    segment count);
+ *    segment count), unless its own responses, written ahead of the
+ *    requests it consumed, overwrote the slot (they share it);
  *  - an honest back end never gets the device marked broken;
  *  - after hostile input the device is broken or removed with a reason,
  *    later calls fail, close returns (bounded) and never crashes.
@@ -70,6 +71,13 @@ struct hq {
 	unsigned fhead, fn;
 	struct held held[16];
 	unsigned nheld;
+	/* Requests and responses share the ring's slots: a response this
+	 * back end writes at an index it has not consumed yet lands on a
+	 * request the front end may already have written there.  Requests
+	 * before clob_end can no longer be compared with what was
+	 * submitted. */
+	bool clobbered;
+	RING_IDX clob_end;
 };
 
 struct h {
@@ -292,6 +300,25 @@ static void reap(struct h *h, unsigned qi)
 
 /* ---------------------------------------------------------------- back */
 
+static void clobber_to(struct hq *q, RING_IDX end)
+{
+	if (!q->clobbered || (int32_t)(end - q->clob_end) > 0)
+		q->clob_end = end;
+	q->clobbered = true;
+}
+
+/* A response is about to be written at ring index idx of ring r. */
+static void note_rsp(struct h *h, unsigned qi, struct fxb_ring *r, RING_IDX idx)
+{
+	if ((int32_t)(idx - r->br.req_cons) >= 0)
+		clobber_to(&h->q[qi], idx + 1);
+}
+
+static bool intact(const struct hq *q, RING_IDX idx)
+{
+	return !q->clobbered || (int32_t)(idx - q->clob_end) >= 0;
+}
+
 static int32_t pv_status(int16_t st)
 {
 	return st == 0 ? 0 : st == -2 ? -EOPNOTSUPP : -EIO;
@@ -305,10 +332,15 @@ static void model_process(struct h *h, unsigned qi)
 		return;
 	RING_IDX prod = r->br.sring->req_prod, before = r->br.rsp_prod_pvt;
 	unsigned n = prod - r->br.req_cons;
+	/* more responses than requests consumed so far (hostile answers):
+	 * the model's responses land on requests it has not read yet */
+	bool ahead = (int32_t)(before - r->br.req_cons) > 0;
 	uint32_t tags[64];
 	for (unsigned i = 0; i < n && i < 64; i++)
 		tags[i] = fifo_pop(&h->q[qi]);
 	fxb_process(h->x.fx, qi);
+	if (ahead && r->br.rsp_prod_pvt != before)
+		clobber_to(&h->q[qi], r->br.rsp_prod_pvt);
 	for (unsigned i = 0; i < n && i < 64; i++) {
 		blkif_response_t *rsp = RING_GET_RESPONSE(&r->br, before + i);
 		if (tags[i] < h->tags) {
@@ -324,6 +356,7 @@ static void respond(struct h *h, unsigned qi, uint64_t id, uint8_t op,
 		    int16_t st)
 {
 	struct fxb_ring *r = bring(h, qi);
+	note_rsp(h, qi, r, r->br.rsp_prod_pvt);
 	blkif_response_t *rsp = RING_GET_RESPONSE(&r->br, r->br.rsp_prod_pvt);
 	rsp->id = id;
 	rsp->operation = op;
@@ -370,7 +403,8 @@ static void own_process(struct h *h, unsigned qi)
 	}
 	while (RING_HAS_UNCONSUMED_REQUESTS(&r->br) && q->nheld < 16) {
 		blkif_request_t req;
-		RING_COPY_REQUEST(&r->br, r->br.req_cons, &req);
+		RING_IDX idx = r->br.req_cons;
+		RING_COPY_REQUEST(&r->br, idx, &req);
 		r->br.req_cons++;
 		uint32_t tag = fifo_pop(q);
 		uint8_t op = req.operation;
@@ -380,11 +414,12 @@ static void own_process(struct h *h, unsigned qi)
 			struct tag *t = &h->t[qi][tag];
 			static const uint8_t want[] = { BLKIF_OP_READ,
 				BLKIF_OP_WRITE, 0xff, BLKIF_OP_DISCARD };
-			if (t->op != PVIO_BLK_OP_FLUSH)
+			if (t->op != PVIO_BLK_OP_FLUSH && intact(q, idx))
 				FZ_ASSERT(op == want[t->op], "tag %u (op %u) went "
 					  "out as operation %u", tag, t->op, op);
 			if (req.operation != BLKIF_OP_INDIRECT &&
-			    req.operation != BLKIF_OP_DISCARD && t->nseg)
+			    req.operation != BLKIF_OP_DISCARD && t->nseg &&
+			    intact(q, idx))
 				FZ_ASSERT(req.nr_segments == t->nseg, "tag %u: "
 					  "%u segments in the ring, %u submitted",
 					  tag, req.nr_segments, t->nseg);
@@ -453,6 +488,7 @@ static void hostile(struct h *h, unsigned qi)
 	default: { /* raw bytes where the next response goes */
 		uint8_t raw[16];
 		fz_bytes(f, raw, sizeof(raw));
+		note_rsp(h, qi, r, r->br.rsp_prod_pvt);
 		memcpy(RING_GET_RESPONSE(&r->br, r->br.rsp_prod_pvt), raw,
 		       sizeof(raw));
 		r->br.rsp_prod_pvt++;
