@@ -234,6 +234,11 @@ static void process(struct vh *v, unsigned vq, bool waited)
 	for (unsigned k = 0; k < 64; k++) {
 		if (q->nheld == HELD_MAX)
 			break;
+		/* in order, a chain taken while others are held must be held
+		 * too (completing it would complete them): take none without
+		 * room to hold it */
+		if (in_order && q->nheld && q->nheld + 1 >= HELD_MAX)
+			break;
 		struct vdq_chain *c = &q->held[q->nheld];
 		const char *why;
 		int r = vdq_take(&q->d, c, &why);
