@@ -168,8 +168,10 @@ static void submit(struct h *h)
 						     &t->seg[i].dev_addr) == 0,
 				  "dma");
 			total += t->seg[i].len;
-			if (total / bs >= nblocks)
+			if (total / bs >= nblocks) {
+				nseg = i + 1; /* the pieces after it were not made */
 				break;
+			}
 		}
 		/* drop pieces until it fits the disk */
 		t->nseg = 0;
