@@ -42,6 +42,7 @@
 struct fq {
 	bool set, enabled;
 	bool wedged; /* a hostile device scribbled over its own view */
+	bool stopped; /* told to stop: completes what it holds, takes nothing */
 	struct vdq d;
 	struct vdq_chain held[HELD_MAX];
 	uint32_t held_tag[HELD_MAX];
@@ -231,7 +232,7 @@ static void process(struct vh *v, unsigned vq, bool waited)
 		memmove(&q->held_tag[i], &q->held_tag[i + 1],
 			(q->nheld - i) * sizeof(q->held_tag[0]));
 	}
-	for (unsigned k = 0; k < 64; k++) {
+	for (unsigned k = 0; k < 64 && !q->stopped; k++) {
 		if (q->nheld == HELD_MAX)
 			break;
 		/* in order, a chain taken while others are held must be held
@@ -412,6 +413,8 @@ static int h_stop(struct virtio_hostif *h, unsigned n, const uint16_t *nums,
 	for (unsigned i = 0; i < n; i++) {
 		struct fq *q = nums[i] < NVQ_MAX ? v->q[nums[i]] : NULL;
 		FZ_ASSERT(q && q->set, "stop of a queue never set up");
+		/* the position reported is final: take nothing after it */
+		q->stopped = true;
 		if (fz_u8(v->f) == 0xfe) {
 			v->hostile = true;
 			bases[i] = fz_u32(v->f);
