@@ -56,7 +56,7 @@ enum { ST_IDLE, ST_OUT };
 
 struct tagst {
 	uint8_t st;
-	int wrote_status;    /* blk: status byte the device wrote, -1 none */
+	int wrote_status;    /* blk: status byte the device wrote last, -1 none */
 	int64_t used_len;    /* net rx: used len the device wrote, -1 none */
 	uint32_t frame_len;  /* net rx: frame bytes written after the header */
 	uint8_t head[32];    /* net rx: its first bytes */
@@ -165,8 +165,9 @@ static void complete(struct vh *v, unsigned vq, struct fq *q,
 				st = s;
 			}
 		}
+		/* without a write now, what it wrote before stays (scribble) */
 		if (type != 8 && role == 0 && tag < TAGS_MAX &&
-		    v->tag[slot][tag].st == ST_OUT)
+		    v->tag[slot][tag].st == ST_OUT && st >= 0)
 			v->tag[slot][tag].wrote_status = st;
 		used = wl;
 	} else if (role == 1) {
@@ -311,6 +312,12 @@ static void scribble(struct vh *v, unsigned vq)
 		if (q->nheld && q->held[0].wlen) {
 			uint8_t b = fz_u8(f);
 			vdq_write(&q->held[0], q->held[0].wlen - 1, &b, 1);
+			/* a block request's status: what it completes with */
+			unsigned slot;
+			uint32_t tag = q->held_tag[0];
+			if (vq_role(v, vq, &slot) == 0 && tag < TAGS_MAX &&
+			    v->tag[slot][tag].st == ST_OUT)
+				v->tag[slot][tag].wrote_status = b;
 		}
 		break;
 	}
