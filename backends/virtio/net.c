@@ -159,9 +159,12 @@ static int net_probe(struct virtio_dev *vd)
 	L->max_queues = pairs;
 	L->queue_size = vd->qsize;
 	L->max_tx_frame = L->mtu + NET_ETH_OVERHEAD;
+	/* TSO raises the limit to 64 KiB, never below one MTU-sized frame
+	 * (the MTU field goes up to 65535) */
 	if (virtio_offers(vd, VW_NET_F_CSUM) &&
 	    (virtio_offers(vd, VW_NET_F_HOST_TSO4) ||
-	     virtio_offers(vd, VW_NET_F_HOST_TSO6)))
+	     virtio_offers(vd, VW_NET_F_HOST_TSO6)) &&
+	    L->max_tx_frame < NET_TSO_MAX)
 		L->max_tx_frame = NET_TSO_MAX;
 	L->max_tx_segments = ind ? NET_TX_SEGS : NET_TX_SEGS_DIRECT;
 	if (!ind && vd->qsize < 2)

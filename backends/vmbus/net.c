@@ -829,20 +829,28 @@ static uint64_t offered_features(struct vmbus_net *n)
 	return f;
 }
 
+/* Largest LSO frame for one IP version: the host's LSOv2 maximum counts
+ * from the IP header; at most 64 KiB. */
+static uint32_t lso_frame(uint32_t lso_max)
+{
+	return (lso_max < NET_TSO_MAX ? lso_max : NET_TSO_MAX) + 14;
+}
+
 /* Largest frame: one MTU (with an 802.1Q tag), or with TSO the largest
- * send the host offered for every IP version in use (its LSOv2 maximum
- * counts from the IP header), at most 64 KiB. */
+ * send the host offered for every IP version in use - never less than
+ * one MTU-sized frame (the MTU may exceed the LSO maximum). */
 static uint32_t max_tx_frame(const struct vmbus_net *n, uint64_t f,
 			     uint32_t mtu)
 {
+	uint32_t m = mtu + 18;
 	if (!(f & (PVIO_F_NET_TSO4 | PVIO_F_NET_TSO6)))
-		return mtu + 18;
-	uint32_t m = NET_TSO_MAX;
-	if ((f & PVIO_F_NET_TSO4) && n->caps.lso4_max < m)
-		m = n->caps.lso4_max;
-	if ((f & PVIO_F_NET_TSO6) && n->caps.lso6_max < m)
-		m = n->caps.lso6_max;
-	return m + 14;
+		return m;
+	uint32_t l = lso_frame(NET_TSO_MAX);
+	if ((f & PVIO_F_NET_TSO4) && lso_frame(n->caps.lso4_max) < l)
+		l = lso_frame(n->caps.lso4_max);
+	if ((f & PVIO_F_NET_TSO6) && lso_frame(n->caps.lso6_max) < l)
+		l = lso_frame(n->caps.lso6_max);
+	return l > m ? l : m;
 }
 
 /* ---------------------------------------------------------------- data */
@@ -880,7 +888,9 @@ static int tx_enqueue(pvio_dev *dev, unsigned qi, const struct pvio_net_txd *t)
 		(void)l3;
 		if (t->flags & (PVIO_PKT_GSO_TCPV4 | PVIO_PKT_GSO_TCPV6)) {
 			if (!(n->features & (v6 ? PVIO_F_NET_TSO6 : PVIO_F_NET_TSO4)) ||
-			    !t->gso_size || t->csum_start > 1023)
+			    !t->gso_size || t->csum_start > 1023 ||
+			    t->len > lso_frame(v6 ? n->caps.lso6_max
+						  : n->caps.lso4_max))
 				return -EINVAL;
 			lso = (t->gso_size & 0xFFFFFu) |
 			      ((uint32_t)t->csum_start << 20) | PPI_LSO2 |

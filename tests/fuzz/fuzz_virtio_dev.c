@@ -42,6 +42,7 @@
 struct fq {
 	bool set, enabled;
 	bool wedged; /* a hostile device scribbled over its own view */
+	bool stopped; /* told to stop: completes what it holds, takes nothing */
 	struct vdq d;
 	struct vdq_chain held[HELD_MAX];
 	uint32_t held_tag[HELD_MAX];
@@ -55,7 +56,7 @@ enum { ST_IDLE, ST_OUT };
 
 struct tagst {
 	uint8_t st;
-	int wrote_status;    /* blk: status byte the device wrote, -1 none */
+	int wrote_status;    /* blk: status byte the device wrote last, -1 none */
 	int64_t used_len;    /* net rx: used len the device wrote, -1 none */
 	uint32_t frame_len;  /* net rx: frame bytes written after the header */
 	uint8_t head[32];    /* net rx: its first bytes */
@@ -164,8 +165,9 @@ static void complete(struct vh *v, unsigned vq, struct fq *q,
 				st = s;
 			}
 		}
+		/* without a write now, what it wrote before stays (scribble) */
 		if (type != 8 && role == 0 && tag < TAGS_MAX &&
-		    v->tag[slot][tag].st == ST_OUT)
+		    v->tag[slot][tag].st == ST_OUT && st >= 0)
 			v->tag[slot][tag].wrote_status = st;
 		used = wl;
 	} else if (role == 1) {
@@ -231,8 +233,13 @@ static void process(struct vh *v, unsigned vq, bool waited)
 		memmove(&q->held_tag[i], &q->held_tag[i + 1],
 			(q->nheld - i) * sizeof(q->held_tag[0]));
 	}
-	for (unsigned k = 0; k < 64; k++) {
+	for (unsigned k = 0; k < 64 && !q->stopped; k++) {
 		if (q->nheld == HELD_MAX)
+			break;
+		/* in order, a chain taken while others are held must be held
+		 * too (completing it would complete them): take none without
+		 * room to hold it */
+		if (in_order && q->nheld && q->nheld + 1 >= HELD_MAX)
 			break;
 		struct vdq_chain *c = &q->held[q->nheld];
 		const char *why;
@@ -305,6 +312,12 @@ static void scribble(struct vh *v, unsigned vq)
 		if (q->nheld && q->held[0].wlen) {
 			uint8_t b = fz_u8(f);
 			vdq_write(&q->held[0], q->held[0].wlen - 1, &b, 1);
+			/* a block request's status: what it completes with */
+			unsigned slot;
+			uint32_t tag = q->held_tag[0];
+			if (vq_role(v, vq, &slot) == 0 && tag < TAGS_MAX &&
+			    v->tag[slot][tag].st == ST_OUT)
+				v->tag[slot][tag].wrote_status = b;
 		}
 		break;
 	}
@@ -407,6 +420,8 @@ static int h_stop(struct virtio_hostif *h, unsigned n, const uint16_t *nums,
 	for (unsigned i = 0; i < n; i++) {
 		struct fq *q = nums[i] < NVQ_MAX ? v->q[nums[i]] : NULL;
 		FZ_ASSERT(q && q->set, "stop of a queue never set up");
+		/* the position reported is final: take nothing after it */
+		q->stopped = true;
 		if (fz_u8(v->f) == 0xfe) {
 			v->hostile = true;
 			bases[i] = fz_u32(v->f);

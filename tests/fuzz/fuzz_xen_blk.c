@@ -25,7 +25,8 @@
  *    copy of the disk, for requests that did not overlap others);
  *  - requests within the limits are never refused as invalid; what the
  *    back end finds in the ring is what was submitted (operation,
- *    segment count);
+ *    segment count), unless its own responses, written ahead of the
+ *    requests it consumed, overwrote the slot (they share it);
  *  - an honest back end never gets the device marked broken;
  *  - after hostile input the device is broken or removed with a reason,
  *    later calls fail, close returns (bounded) and never crashes.
@@ -70,6 +71,13 @@ struct hq {
 	unsigned fhead, fn;
 	struct held held[16];
 	unsigned nheld;
+	/* Requests and responses share the ring's slots: a response this
+	 * back end writes at an index it has not consumed yet lands on a
+	 * request the front end may already have written there.  Requests
+	 * before clob_end can no longer be compared with what was
+	 * submitted. */
+	bool clobbered;
+	RING_IDX clob_end;
 };
 
 struct h {
@@ -82,6 +90,7 @@ struct h {
 	struct tag t[MAXQ][TAGS];
 	struct hq q[MAXQ];
 	bool hostile, lazy, removed_by_us;
+	unsigned xs_answered; /* fuzzed xenstore answers up to configure */
 	uint8_t shadow[SECTORS_MAX * 512];
 	uint32_t gen;
 };
@@ -160,8 +169,10 @@ static void submit(struct h *h)
 						     &t->seg[i].dev_addr) == 0,
 				  "dma");
 			total += t->seg[i].len;
-			if (total / bs >= nblocks)
+			if (total / bs >= nblocks) {
+				nseg = i + 1; /* the pieces after it were not made */
 				break;
+			}
 		}
 		/* drop pieces until it fits the disk */
 		t->nseg = 0;
@@ -292,6 +303,25 @@ static void reap(struct h *h, unsigned qi)
 
 /* ---------------------------------------------------------------- back */
 
+static void clobber_to(struct hq *q, RING_IDX end)
+{
+	if (!q->clobbered || (int32_t)(end - q->clob_end) > 0)
+		q->clob_end = end;
+	q->clobbered = true;
+}
+
+/* A response is about to be written at ring index idx of ring r. */
+static void note_rsp(struct h *h, unsigned qi, struct fxb_ring *r, RING_IDX idx)
+{
+	if ((int32_t)(idx - r->br.req_cons) >= 0)
+		clobber_to(&h->q[qi], idx + 1);
+}
+
+static bool intact(const struct hq *q, RING_IDX idx)
+{
+	return !q->clobbered || (int32_t)(idx - q->clob_end) >= 0;
+}
+
 static int32_t pv_status(int16_t st)
 {
 	return st == 0 ? 0 : st == -2 ? -EOPNOTSUPP : -EIO;
@@ -305,10 +335,15 @@ static void model_process(struct h *h, unsigned qi)
 		return;
 	RING_IDX prod = r->br.sring->req_prod, before = r->br.rsp_prod_pvt;
 	unsigned n = prod - r->br.req_cons;
+	/* more responses than requests consumed so far (hostile answers):
+	 * the model's responses land on requests it has not read yet */
+	bool ahead = (int32_t)(before - r->br.req_cons) > 0;
 	uint32_t tags[64];
 	for (unsigned i = 0; i < n && i < 64; i++)
 		tags[i] = fifo_pop(&h->q[qi]);
 	fxb_process(h->x.fx, qi);
+	if (ahead && r->br.rsp_prod_pvt != before)
+		clobber_to(&h->q[qi], r->br.rsp_prod_pvt);
 	for (unsigned i = 0; i < n && i < 64; i++) {
 		blkif_response_t *rsp = RING_GET_RESPONSE(&r->br, before + i);
 		if (tags[i] < h->tags) {
@@ -324,6 +359,7 @@ static void respond(struct h *h, unsigned qi, uint64_t id, uint8_t op,
 		    int16_t st)
 {
 	struct fxb_ring *r = bring(h, qi);
+	note_rsp(h, qi, r, r->br.rsp_prod_pvt);
 	blkif_response_t *rsp = RING_GET_RESPONSE(&r->br, r->br.rsp_prod_pvt);
 	rsp->id = id;
 	rsp->operation = op;
@@ -370,7 +406,8 @@ static void own_process(struct h *h, unsigned qi)
 	}
 	while (RING_HAS_UNCONSUMED_REQUESTS(&r->br) && q->nheld < 16) {
 		blkif_request_t req;
-		RING_COPY_REQUEST(&r->br, r->br.req_cons, &req);
+		RING_IDX idx = r->br.req_cons;
+		RING_COPY_REQUEST(&r->br, idx, &req);
 		r->br.req_cons++;
 		uint32_t tag = fifo_pop(q);
 		uint8_t op = req.operation;
@@ -380,11 +417,12 @@ static void own_process(struct h *h, unsigned qi)
 			struct tag *t = &h->t[qi][tag];
 			static const uint8_t want[] = { BLKIF_OP_READ,
 				BLKIF_OP_WRITE, 0xff, BLKIF_OP_DISCARD };
-			if (t->op != PVIO_BLK_OP_FLUSH)
+			if (t->op != PVIO_BLK_OP_FLUSH && intact(q, idx))
 				FZ_ASSERT(op == want[t->op], "tag %u (op %u) went "
 					  "out as operation %u", tag, t->op, op);
 			if (req.operation != BLKIF_OP_INDIRECT &&
-			    req.operation != BLKIF_OP_DISCARD && t->nseg)
+			    req.operation != BLKIF_OP_DISCARD && t->nseg &&
+			    intact(q, idx))
 				FZ_ASSERT(req.nr_segments == t->nseg, "tag %u: "
 					  "%u segments in the ring, %u submitted",
 					  tag, req.nr_segments, t->nseg);
@@ -453,6 +491,7 @@ static void hostile(struct h *h, unsigned qi)
 	default: { /* raw bytes where the next response goes */
 		uint8_t raw[16];
 		fz_bytes(f, raw, sizeof(raw));
+		note_rsp(h, qi, r, r->br.rsp_prod_pvt);
 		memcpy(RING_GET_RESPONSE(&r->br, r->br.rsp_prod_pvt), raw,
 		       sizeof(raw));
 		r->br.rsp_prod_pvt++;
@@ -469,9 +508,12 @@ static void hostile(struct h *h, unsigned qi)
 static void check_honest(struct h *h)
 {
 	const char *why = NULL;
+	/* a value the fuzzer answered for a key read later (sectors, state)
+	 * may be anything */
+	bool fuzzed = h->x.answered != h->xs_answered;
 	if (pvio_dev_state(h->dev, &why) == PVIO_DEV_BROKEN)
-		FZ_ASSERT(h->hostile || h->lazy, "an honest back end got the "
-			  "device marked broken: %s", why ? why : "");
+		FZ_ASSERT(h->hostile || h->lazy || fuzzed, "an honest back end "
+			  "got the device marked broken: %s", why ? why : "");
 }
 
 static void one(const uint8_t *data, size_t size)
@@ -544,6 +586,7 @@ static void one(const uint8_t *data, size_t size)
 			  "message");
 		goto close;
 	}
+	h->xs_answered = h->x.answered;
 	for (unsigned q = 0; q < h->nq; q++)
 		for (uint32_t t = 0; t < h->tags; t++) {
 			h->t[q][t].buf = pvio_dma_alloc(h->ctx,

@@ -23,6 +23,10 @@
  *    inside it, and - from an honest back end - is exactly the frame it
  *    wrote (offset, length, bytes) or an error with length 0;
  *  - frames and buffers within the limits are never refused as invalid;
+ *    what the back end finds in the rings is what was posted (an RX
+ *    buffer's grant is writable, a TX slot's offset is inside its page),
+ *    unless its own responses, written ahead of the requests it
+ *    consumed, overwrote the slot (they share it);
  *  - an honest back end never gets the device marked broken.
  */
 #include "fuzz.h"
@@ -53,6 +57,15 @@ struct rxt {
 	uint8_t head[32];
 };
 
+/* Requests and responses share a ring's slots: a response this back end
+ * writes at an index it has not consumed yet lands on a request the front
+ * end may already have written there.  Requests before `end` can no
+ * longer be compared with what was posted. */
+struct clob {
+	bool on;
+	RING_IDX end;
+};
+
 struct txs {              /* a TX slot this harness consumed */
 	uint16_t id;
 	uint32_t tag;
@@ -67,6 +80,7 @@ struct hq {
 	struct txs held[32];
 	unsigned nheld;
 	bool tx_extra_next;   /* (parse state of the TX requests) */
+	struct clob txc, rxc;
 };
 
 struct h {
@@ -81,6 +95,7 @@ struct h {
 	struct hq q[MAXQ];
 	uint8_t *txbuf;
 	bool hostile, lazy, csum_rx;
+	unsigned xs_answered; /* fuzzed xenstore answers up to configure */
 };
 
 static void push(uint32_t *fifo, unsigned cap, unsigned *head, unsigned *n,
@@ -283,10 +298,31 @@ static void reap(struct h *h, unsigned qi)
 
 /* ---------------------------------------------------------------- back */
 
+static void clobber_to(struct clob *c, RING_IDX end)
+{
+	if (!c->on || (int32_t)(end - c->end) > 0)
+		c->end = end;
+	c->on = true;
+}
+
+/* A response is about to be written at index idx of a ring whose
+ * requests were consumed up to req_cons. */
+static void note_rsp(struct clob *c, RING_IDX idx, RING_IDX req_cons)
+{
+	if ((int32_t)(idx - req_cons) >= 0)
+		clobber_to(c, idx + 1);
+}
+
+static bool intact(const struct clob *c, RING_IDX idx)
+{
+	return !c->on || (int32_t)(idx - c->end) >= 0;
+}
+
 static void tx_answer(struct h *h, unsigned qi, const struct txs *s,
 		      int16_t st)
 {
 	struct fxn_q *r = nring(h, qi);
+	note_rsp(&h->q[qi].txc, r->tx.rsp_prod_pvt, r->tx.req_cons);
 	netif_tx_response_t *rs = RING_GET_RESPONSE(&r->tx, r->tx.rsp_prod_pvt);
 	rs->id = s->extra ? 0xdead : s->id;
 	rs->status = s->extra ? NETIF_RSP_NULL : st;
@@ -322,7 +358,8 @@ static void own_tx(struct h *h, unsigned qi)
 	}
 	while (RING_HAS_UNCONSUMED_REQUESTS(&r->tx) && q->nheld < 32) {
 		netif_tx_request_t rq;
-		RING_COPY_REQUEST(&r->tx, r->tx.req_cons, &rq);
+		RING_IDX idx = r->tx.req_cons;
+		RING_COPY_REQUEST(&r->tx, idx, &rq);
 		r->tx.req_cons++;
 		struct txs s = { .id = rq.id, .tag = UINT32_MAX };
 		if (q->tx_extra_next) {
@@ -333,7 +370,9 @@ static void own_tx(struct h *h, unsigned qi)
 		} else {
 			s.tag = pop(q->txfifo, 128, &q->tfh, &q->tfn);
 			q->tx_extra_next = rq.flags & NETTXF_extra_info;
-			FZ_ASSERT(rq.offset < 4096, "TX slot offset %u", rq.offset);
+			if (intact(&q->txc, idx))
+				FZ_ASSERT(rq.offset < 4096, "TX slot offset %u",
+					  rq.offset);
 		}
 		if (fz_u8(f) == 0x77 && !s.extra) {
 			/* keep the page mapped (XSA-396) */
@@ -361,7 +400,8 @@ static void own_rx(struct h *h, unsigned qi)
 	unsigned k = fz_below(f, 8);
 	for (unsigned i = 0; i < k && RING_HAS_UNCONSUMED_REQUESTS(&r->rx); i++) {
 		netif_rx_request_t rq;
-		RING_COPY_REQUEST(&r->rx, r->rx.req_cons, &rq);
+		RING_IDX idx = r->rx.req_cons;
+		RING_COPY_REQUEST(&r->rx, idx, &rq);
 		r->rx.req_cons++;
 		uint32_t tag = pop(q->rxfifo, 256, &q->rfh, &q->rfn);
 		uint8_t kind = fz_u8(f);
@@ -375,10 +415,16 @@ static void own_rx(struct h *h, unsigned qi)
 		fz_bytes(f, head, sizeof(head));
 		if (st > 0) {
 			uint8_t *pg = fx_map(h->x.fx, rq.gref, true);
-			FZ_ASSERT(pg, "RX buffer grant %u cannot be mapped writable",
-				  rq.gref);
-			memcpy(pg + off, head, len < 32 ? len : 32);
-			fx_unmap(h->x.fx, rq.gref);
+			if (pg) {
+				memcpy(pg + off, head, len < 32 ? len : 32);
+				fx_unmap(h->x.fx, rq.gref);
+			} else {
+				/* an overwritten slot: whatever it names is
+				 * not a buffer; netback answers an error */
+				FZ_ASSERT(!intact(&q->rxc, idx), "RX buffer grant "
+					  "%u cannot be mapped writable", rq.gref);
+				st = NETIF_RSP_ERROR;
+			}
 		}
 		if (tag < h->tags) {
 			struct rxt *t = &h->rx[qi][tag];
@@ -389,6 +435,7 @@ static void own_rx(struct h *h, unsigned qi)
 			t->flags = flags;
 			memcpy(t->head, head, sizeof(head));
 		}
+		note_rsp(&q->rxc, r->rx.rsp_prod_pvt, r->rx.req_cons);
 		netif_rx_response_t *rs =
 			RING_GET_RESPONSE(&r->rx, r->rx.rsp_prod_pvt);
 		rs->id = rq.id;
@@ -431,6 +478,7 @@ static void hostile(struct h *h, unsigned qi)
 		break;
 	}
 	case 3: { /* an RX answer with any fields in the next slot */
+		note_rsp(&h->q[qi].rxc, r->rx.rsp_prod_pvt, r->rx.req_cons);
 		netif_rx_response_t *rs =
 			RING_GET_RESPONSE(&r->rx, r->rx.rsp_prod_pvt);
 		rs->id = fz_u16(f);
@@ -457,6 +505,7 @@ static void hostile(struct h *h, unsigned qi)
 		RING_COPY_REQUEST(&r->rx, r->rx.req_cons, &rq);
 		r->rx.req_cons++;
 		pop(h->q[qi].rxfifo, 256, &h->q[qi].rfh, &h->q[qi].rfn);
+		note_rsp(&h->q[qi].rxc, r->rx.rsp_prod_pvt, r->rx.req_cons);
 		netif_rx_response_t *rs =
 			RING_GET_RESPONSE(&r->rx, r->rx.rsp_prod_pvt);
 		rs->id = rq.id;
@@ -480,8 +529,14 @@ static void model_tx(struct h *h, unsigned qi)
 		return;
 	/* it answers every slot of every frame it takes */
 	RING_IDX before = r->tx.req_cons, prod = r->tx.sring->req_prod;
+	RING_IDX rsp_before = r->tx.rsp_prod_pvt;
+	/* more answers than slots consumed so far (hostile ones): the
+	 * model's answers land on requests it has not read yet */
+	bool ahead = (int32_t)(rsp_before - before) > 0;
 	fxn_process_tx(h->x.fx, qi);
 	struct hq *q = &h->q[qi];
+	if (ahead && r->tx.rsp_prod_pvt != rsp_before)
+		clobber_to(&q->txc, r->tx.rsp_prod_pvt);
 	bool extra = q->tx_extra_next;
 	for (RING_IDX i = before; i != prod; i++) {
 		netif_tx_request_t rq;
@@ -557,6 +612,7 @@ static void one(const uint8_t *data, size_t size)
 		goto close;
 	}
 	h->csum_rx = h->dev->info.features & PVIO_F_NET_CSUM_RX;
+	h->xs_answered = h->x.answered;
 	h->txbuf = pvio_dma_alloc(h->ctx, 8 * 4096, 4096);
 	FZ_ASSERT(h->txbuf, "dma");
 	for (unsigned q = 0; q < h->nq; q++)
@@ -619,10 +675,14 @@ static void one(const uint8_t *data, size_t size)
 				;
 			break;
 		}
+		/* a value the fuzzer answered for a key read later (carrier,
+		 * state) may be anything */
+		bool fuzzed = h->x.answered != h->xs_answered;
 		const char *why = NULL;
 		if (pvio_dev_state(h->dev, &why) == PVIO_DEV_BROKEN)
-			FZ_ASSERT(h->hostile || h->lazy, "an honest back end got "
-				  "the device marked broken: %s", why ? why : "");
+			FZ_ASSERT(h->hostile || h->lazy || fuzzed, "an honest back "
+				  "end got the device marked broken: %s",
+				  why ? why : "");
 	}
 close:
 	fz_note("state %d: %s", pvio_dev_state(h->dev, NULL), h->dev->reason);

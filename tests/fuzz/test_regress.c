@@ -79,12 +79,13 @@ struct tiny {
 	uint8_t status;
 	uint8_t cfg[64];
 	int has_cfg;
+	uint64_t extra; /* feature bits offered besides VERSION_1 and MQ */
 };
 
 static int t_get_features(struct virtio_hostif *h, uint64_t *f)
 {
-	(void)h;
-	*f = VW_BIT(VW_F_VERSION_1) | VW_BIT(VW_BLK_F_MQ);
+	*f = VW_BIT(VW_F_VERSION_1) | VW_BIT(VW_BLK_F_MQ) |
+	     ((struct tiny *)(void *)h)->extra;
 	return 0;
 }
 static int t_set_features(struct virtio_hostif *h, uint64_t f)
@@ -244,6 +245,32 @@ START_TEST(virtio_queues_of_different_sizes)
 }
 END_TEST
 
+/* fuzz_virtio_dev: a net device with MTU 65535 that offers TSO got a
+ * frame limit of 64 KiB, less than one MTU-sized frame; frames the MTU
+ * allows were refused. */
+START_TEST(virtio_net_mtu_above_tso_limit)
+{
+	pvio_ctx *ctx = small_ctx();
+	struct tiny t = { .qmax = { 8, 8, 8, 8 }, .has_cfg = 1,
+			  .extra = VW_BIT(VW_NET_F_MTU) | VW_BIT(VW_NET_F_CSUM) |
+				   VW_BIT(VW_NET_F_HOST_TSO4) };
+	t.cfg[VW_NET_CFG_MTU] = 0xff;
+	t.cfg[VW_NET_CFG_MTU + 1] = 0xff;
+	pvio_dev *dev = NULL;
+	ck_assert_int_eq(tiny_open(ctx, &t, VW_ID_NET, &dev), 0);
+	ck_assert_uint_eq(dev->limits.net.mtu, 65535);
+	ck_assert_uint_ge(dev->limits.net.max_tx_frame, 65535 + 18);
+	struct pvio_dev_config cfg = {
+		.num_queues = 1, .max_tags = 2,
+		.want = PVIO_F_NET_CSUM_TX | PVIO_F_NET_TSO4,
+	};
+	ck_assert_int_eq(pvio_dev_configure(dev, &cfg), 0);
+	ck_assert_uint_ge(dev->limits.net.max_tx_frame, 65535 + 18);
+	pvio_dev_close(dev);
+	pvio_ctx_free(ctx);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("fuzz-regress");
@@ -257,6 +284,7 @@ static Suite *suite(void)
 	tcase_add_test(c, virtio_net_queue_too_small);
 	tcase_add_test(c, virtio_blk_queue_too_small);
 	tcase_add_test(c, virtio_queues_of_different_sizes);
+	tcase_add_test(c, virtio_net_mtu_above_tso_limit);
 	suite_add_tcase(s, c);
 	return s;
 }

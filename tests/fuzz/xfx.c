@@ -3,6 +3,7 @@
 #include "xfx.h"
 
 #include <check.h>
+#include <signal.h>
 
 static int x_xs_wait(struct xen_hostif *h, uint64_t deadline)
 {
@@ -68,10 +69,17 @@ static struct {
 	void (*body)(const uint8_t *, size_t);
 	const uint8_t *data;
 	size_t size;
+	struct sigaction alarm; /* SIGALRM outside Check's runner */
 } cur;
 
 START_TEST(one_input)
 {
+	/* srunner_run_all() installs its own SIGALRM handler, which kills
+	 * the test's process group - in a run without fork, group 0: this
+	 * process and whatever shares its group (make, the shell).  The
+	 * alarm is libFuzzer's (-timeout) or the replay program's: give it
+	 * back its handler while the input runs. */
+	sigaction(SIGALRM, &cur.alarm, NULL);
 	cur.body(cur.data, cur.size);
 }
 END_TEST
@@ -82,6 +90,7 @@ void xfx_run(void (*body)(const uint8_t *data, size_t size),
 	cur.body = body;
 	cur.data = data;
 	cur.size = size;
+	sigaction(SIGALRM, NULL, &cur.alarm);
 	Suite *s = suite_create("fuzz");
 	TCase *tc = tcase_create("input");
 	tcase_add_test(tc, one_input);

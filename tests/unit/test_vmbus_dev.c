@@ -67,6 +67,7 @@ struct fh {
 	unsigned keepalive_c;
 	uint32_t keepalive_req;
 	bool zero_ctrl_ack;  /* acknowledge control sends with id 0 */
+	uint32_t mtu, lso_max; /* 0: 1500 and 62780 */
 	bool refuse_recv_buf, refuse_rndis_init, fail_begin_init;
 };
 
@@ -444,7 +445,7 @@ static void rndis_reply(struct fh *f, struct vmbus_chan *ch, const uint8_t *m,
 		memset(info, 0, sizeof(info));
 		switch (oid) {
 		case OID_GEN_MAXIMUM_FRAME_SIZE:
-			p32(info, 1500);
+			p32(info, f->mtu ? f->mtu : 1500);
 			il = 4;
 			break;
 		case OID_802_3_PERMANENT_ADDRESS:
@@ -472,10 +473,10 @@ static void rndis_reply(struct fh *f, struct vmbus_chan *ch, const uint8_t *m,
 			p32(info + 24, 0x50);
 			p32(info + 32, 0x50);
 			p32(info + 80, 2);     /* LSOv2 for 802.3 frames */
-			p32(info + 84, 62780);
+			p32(info + 84, f->lso_max ? f->lso_max : 62780);
 			p32(info + 88, 2);
 			p32(info + 92, 2);
-			p32(info + 96, 62780);
+			p32(info + 96, f->lso_max ? f->lso_max : 62780);
 			p32(info + 100, 2);
 			p32(info + 104, 0x5);  /* IPv6 ext headers, TCP opts */
 			il = m[30];
@@ -1379,6 +1380,33 @@ START_TEST(net_open_and_caps)
 }
 END_TEST
 
+/* An MTU above the host's LSO maximum: with TSO the frame limit was the
+ * LSO maximum, and frames the MTU allows were refused. */
+START_TEST(net_mtu_above_lso_maximum)
+{
+	struct fh *f = new_host();
+	f->mtu = 65000;
+	f->lso_max = 16384;
+	f->loopback = false;
+	pvio_dev *dev = open_net(f, 1, PVIO_F_NET_CSUM_TX | PVIO_F_NET_TSO4);
+	const struct pvio_net_limits *L = &dev->limits.net;
+	ck_assert_uint_eq(L->mtu, 65000);
+	ck_assert(dev->info.features & PVIO_F_NET_TSO4);
+	ck_assert_uint_eq(L->max_tx_frame, 65000 + 18);
+	uint8_t *fr = pvio_dma_alloc(ctx, 65536 + 4096, 4096);
+	make_frame(fr, 65000 + 18, 3);
+	ck_assert_int_eq(send_frame(dev, 0, fr, 65000 + 18, 1, 0), 0);
+	/* LSO frames stay within the host's maximum */
+	ck_assert_int_eq(send_frame(dev, 0, fr, 16384 + 15, 2,
+				    PVIO_PKT_CSUM_PARTIAL | PVIO_PKT_GSO_TCPV4),
+			 -EINVAL);
+	ck_assert_int_eq(send_frame(dev, 0, fr, 16384 + 14, 3,
+				    PVIO_PKT_CSUM_PARTIAL | PVIO_PKT_GSO_TCPV4),
+			 0);
+	dev->ops->close(dev);
+}
+END_TEST
+
 START_TEST(net_nvsp_fallback)
 {
 	struct fh *f = new_host();
@@ -1726,6 +1754,7 @@ int main(void)
 	TCase *n = tcase_create("netvsc");
 	tcase_add_checked_fixture(n, setup, teardown);
 	tcase_add_test(n, net_open_and_caps);
+	tcase_add_test(n, net_mtu_above_lso_maximum);
 	tcase_add_test(n, net_nvsp_fallback);
 	tcase_add_test(n, net_tx_rx_loopback);
 	tcase_add_test(n, net_offload_ppi);
