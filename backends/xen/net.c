@@ -285,8 +285,11 @@ static void net_changed(struct xen_dev *xd)
 	struct xen_net *n = xd->cpriv;
 	bool up = true;
 	if (read_carrier(n, &up) < 0) {
-		pvio_dev_set_broken(xd->dev, "the back end's carrier is not 0 "
-					     "or 1");
+		/* be_key said why: not 0 or 1, or xenstore failed (copied:
+		 * breaking the device may replace the context's message) */
+		char why[200];
+		pvio_strlcpy(why, pvio_errmsg(xd->ctx), sizeof(why));
+		pvio_dev_set_broken(xd->dev, "re-reading the carrier: %s", why);
 		return;
 	}
 	if (up != n->link) {
