@@ -815,10 +815,7 @@ static int blk_reap(pvio_dev *dev, unsigned qi, struct pvio_blk_dcomp *out,
 					    (unsigned long long)wid);
 			break;
 		}
-		if ((uint32_t)(sh->idx - q->ring.req_prod) <
-		    (uint32_t)(q->ring.req_prod_pvt - q->ring.req_prod)) {
-			/* queued but not published: the back end can only
-			 * know it by reading ahead of req_prod */
+		if (xen_ring_unpublished(&q->ring, sh->idx)) {
 			pvio_dev_set_broken(dev, "response id 0x%llx names a "
 						 "request that was not published",
 					    (unsigned long long)wid);

@@ -642,9 +642,7 @@ static int net_tx_reap(pvio_dev *dev, unsigned qi, uint32_t *tags,
 					    id);
 			break;
 		}
-		if ((uint32_t)(q->txs[id].idx - q->tx.req_prod) <
-		    (uint32_t)(q->tx.req_prod_pvt - q->tx.req_prod)) {
-			/* queued but not published yet */
+		if (xen_ring_unpublished(&q->tx, q->txs[id].idx)) {
 			pvio_dev_set_broken(dev, "TX response id %u names a "
 						 "request that was not published",
 					    id);

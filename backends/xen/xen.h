@@ -41,6 +41,15 @@ bool xen_ring_push(struct xen_fring *r);
  * or -EPROTO if the back end produced more responses than there are
  * published requests (including a producer moving backwards). */
 int xen_ring_pending(struct xen_fring *r, uint32_t *rsp_prod);
+/* Is request index idx filled but not yet published (between req_prod and
+ * req_prod_pvt)?  The back end can only know such a request by reading
+ * ahead of req_prod, so a response naming it is a protocol violation. */
+static inline bool xen_ring_unpublished(const struct xen_fring *r,
+					uint32_t idx)
+{
+	return (uint32_t)(idx - r->req_prod) <
+	       (uint32_t)(r->req_prod_pvt - r->req_prod);
+}
 /* Before sleeping: rsp_event = rsp_cons + 1, mb, re-check.  True if
  * responses are waiting (do not sleep), or -EPROTO as above. */
 int xen_ring_final_check(struct xen_fring *r);
