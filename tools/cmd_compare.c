@@ -888,6 +888,15 @@ static int chart(const struct run *R, const char *svg, char *why, size_t n)
 
 /* ---- main ---- */
 
+static void free_hists(struct run *R)
+{
+	for (unsigned i = 0; i < R->ncol; i++) {
+		free(R->col[i].net.hist[0]);
+		for (unsigned k = 0; k < MAX_FIG; k++)
+			free(R->col[i].blk.hist[k]);
+	}
+}
+
 static int parse_hosts(struct run *R, const char *list)
 {
 	char buf[128];
@@ -1048,29 +1057,17 @@ int cmd_compare(int argc, char **argv)
 	}
 	tool_hosts_catch_signals();
 	R->tty = isatty(2) == 1;
+	bool oom = false;
 	for (unsigned i = 0; i < R->ncol; i++) {
 		struct col *col = &R->col[i];
 		R->fig_total += (col->blk.present ? blk_figures(R, col) : 0) +
 				(col->net.present ? 1 : 0);
-		for (unsigned k = 0; k < MAX_FIG; k++) {
-			col->blk.hist[k] = malloc(sizeof(struct tool_hist));
-			if (!col->blk.hist[k])
-				break;
-		}
-		col->net.hist[0] = malloc(sizeof(struct tool_hist));
-	}
-	bool oom = false;
-	for (unsigned i = 0; i < R->ncol; i++) {
-		oom |= !R->col[i].net.hist[0];
 		for (unsigned k = 0; k < MAX_FIG; k++)
-			oom |= !R->col[i].blk.hist[k];
+			oom |= !(col->blk.hist[k] = malloc(sizeof(struct tool_hist)));
+		oom |= !(col->net.hist[0] = malloc(sizeof(struct tool_hist)));
 	}
 	if (oom) {
-		for (unsigned i = 0; i < R->ncol; i++) {
-			free(R->col[i].net.hist[0]);
-			for (unsigned k = 0; k < MAX_FIG; k++)
-				free(R->col[i].blk.hist[k]);
-		}
+		free_hists(R);
 		free(R);
 		return tool_fail(cmd, "out of memory");
 	}
@@ -1111,11 +1108,7 @@ int cmd_compare(int argc, char **argv)
 	}
 	if (R->o.svg && !drawn && !tool_interrupted)
 		fprintf(stderr, "pvio %s: no chart: %s\n", cmd, why);
-	for (unsigned i = 0; i < R->ncol; i++) {
-		free(R->col[i].net.hist[0]);
-		for (unsigned k = 0; k < MAX_FIG; k++)
-			free(R->col[i].blk.hist[k]);
-	}
+	free_hists(R);
 	tool_rmtree(R->dir);
 	bool failed = R->failed;
 	free(R);

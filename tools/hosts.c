@@ -510,22 +510,22 @@ int tool_host_restart(struct tool_host *h, bool wait, char *err,
 	if (h->pid)
 		tool_host_kill(h);
 	/* a host killed with SIGKILL leaves its sockets behind, and would
-	 * refuse to listen on them again (dpdk-testpmd: "failed to bind") */
+	 * refuse to listen on them again (dpdk-testpmd: "failed to bind");
+	 * the real peers' socket is h->sock, the simulated hosts' are these */
 	static const char *const socks[][3] = {
 		[TOOL_HOST_XEN] = { "xen.sock" },
 		[TOOL_HOST_HYPERV] = { "hyperv.sock" },
 		[TOOL_HOST_VIRTIO] = { "virtio-ctl.sock", "virtio-blk.sock",
 				       "virtio-net.sock" },
-		[TOOL_HOST_QSD] = { "qsd.sock" },
-		[TOOL_HOST_TESTPMD] = { "testpmd.sock" },
 	};
 	char p[400];
-	for (int i = 0; h->kind >= 0 &&
-			h->kind < (int)(sizeof(socks) / sizeof(socks[0])) &&
-			i < 3 && socks[h->kind][i]; i++) {
+	for (int i = 0; h->kind <= TOOL_HOST_VIRTIO && i < 3 &&
+			socks[h->kind][i]; i++) {
 		snprintf(p, sizeof(p), "%s/%s", h->dir, socks[h->kind][i]);
 		unlink(p);
 	}
+	if (h->sock[0])
+		unlink(h->sock);
 	return wait ? spawn(h, err, errlen) : launch(h, err, errlen);
 }
 
